@@ -1,0 +1,104 @@
+"""One audit session: flows from any source, the audited app, and a classification per flow.
+
+This is the pure core between the sources (pcap reader, proxy addon, flow files) and the
+report: no I/O. Every source hands over flows and DNS answers; classification, the audited
+app and the per-flow evidence are decided here the same way for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from auditor.app_detection import AppChoice, choose_app
+from auditor.catalog import Catalog
+from auditor.classify import classify_endpoint
+from auditor.records import Classification, DnsAnswer, Evidence, Flow, HostSource
+
+
+@dataclass(slots=True)
+class SessionData:
+    """Everything a report is built from."""
+
+    session_id: str
+    source: str  # "pcap" | "proxy" | "har" | "mitm"
+    inputs: list[str]
+    app: AppChoice
+    flows: list[Flow]
+    dns_answers: list[DnsAnswer]
+    classifications: dict[str, Classification]
+    coverage: dict[str, Any] = field(default_factory=dict)  # source-specific counters
+    catalog_files: list[str] = field(default_factory=list)
+
+
+def cname_chains(answers: list[DnsAnswer]) -> dict[str, tuple[str, ...]]:
+    """For each name the capture resolved, the longest CNAME chain seen from it."""
+    chains: dict[str, tuple[str, ...]] = {}
+    for answer in answers:
+        if len(answer.chain) > len(chains.get(answer.query, ())):
+            chains[answer.query] = answer.chain
+    return chains
+
+
+def classify_flows(
+    catalog: Catalog, flows: list[Flow], answers: list[DnsAnswer], app: AppChoice
+) -> dict[str, Classification]:
+    """A classification for every flow, computed once per distinct endpoint."""
+    chains = cname_chains(answers)
+    cache: dict[tuple[str | None, str, tuple[str, ...]], Classification] = {}
+    out: dict[str, Classification] = {}
+    for flow in flows:
+        chain = chains.get(flow.host, ()) if flow.host else ()
+        key = (flow.host, flow.server_ip, chain)
+        result = cache.get(key)
+        if result is None:
+            result = classify_endpoint(catalog, flow.host, flow.server_ip, app.entity_id, chain)
+            cache[key] = result
+        out[flow.flow_id] = result
+    return out
+
+
+def run_audit(
+    catalog: Catalog,
+    flows: list[Flow],
+    answers: list[DnsAnswer],
+    *,
+    session_id: str,
+    source: str,
+    inputs: list[str],
+    requested_app: str | None,
+    coverage: dict[str, Any] | None = None,
+) -> SessionData:
+    """Decide the audited app and classify every flow. Raises UnknownAppError for a bad
+    --app value."""
+    app = choose_app(catalog, flows, requested_app)
+    classifications = classify_flows(catalog, flows, answers, app)
+    flows = [_named_by_range(flow, classifications[flow.flow_id]) for flow in flows]
+    return SessionData(
+        session_id=session_id,
+        source=source,
+        inputs=inputs,
+        app=app,
+        flows=flows,
+        dns_answers=answers,
+        classifications=classifications,
+        coverage=coverage or {},
+        catalog_files=list(catalog.files),
+    )
+
+
+def _named_by_range(flow: Flow, verdict: Classification) -> Flow:
+    """A flow known by no name but covered by a published range says so in `host_source`."""
+    if flow.host_source is not HostSource.NONE:
+        return flow
+    for evidence in verdict.evidence:
+        if evidence.kind == "ip-range":
+            return replace(flow, host_source=HostSource.IP_RANGE, name_evidence=evidence.detail)
+    return flow
+
+
+def name_evidence(flow: Flow) -> Evidence | None:
+    """How a flow's host name was learned, as evidence."""
+    if flow.name_evidence is None:
+        return None
+    return Evidence(kind="name", detail=flow.name_evidence)

@@ -1,0 +1,87 @@
+"""Recognising an input file's format from its content, never from its extension."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from enum import StrEnum
+from pathlib import Path
+
+PCAP_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+GZIP_MAGIC = b"\x1f\x8b"
+SNIFF_BYTES = 4096
+
+
+class InputFormat(StrEnum):
+    """Kinds of input `vcaudit analyze` recognises."""
+
+    PCAP = "pcap"
+    PCAPNG = "pcapng"
+    HAR = "har"
+    MITM = "mitm"
+    UNKNOWN = "unknown"
+
+
+class InputError(Exception):
+    """An input file cannot be used; the message is one line for the user."""
+
+
+def detect_format(path: Path) -> InputFormat:
+    """Identify a capture, HAR or mitmproxy flow file by its first bytes.
+
+    Raises InputError when the file cannot be opened or is empty.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory, not a capture file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not head:
+        raise InputError(f"{path}: the file is empty")
+    if head.startswith(GZIP_MAGIC):
+        head = _gunzip_head(path)
+    magic = head[:4]
+    if magic in PCAP_MAGICS:
+        return InputFormat.PCAP
+    if magic == PCAPNG_MAGIC:
+        return InputFormat.PCAPNG
+    if _looks_like_har(head):
+        return InputFormat.HAR
+    if _looks_like_tnetstring(head):
+        return InputFormat.MITM
+    return InputFormat.UNKNOWN
+
+
+def _gunzip_head(path: Path) -> bytes:
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read(SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return b""
+
+
+def _looks_like_har(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"{"):
+        return False
+    try:
+        decoded = text.decode("utf-8", "ignore")
+    except UnicodeDecodeError:
+        return False
+    if '"log"' not in decoded:
+        return False
+    try:
+        json.loads(decoded)
+    except json.JSONDecodeError:
+        return True  # only the head was read; the key is there, the rest is checked on load
+    return True
+
+
+def _looks_like_tnetstring(head: bytes) -> bool:
+    """mitmproxy flow files are tnetstrings: `<length>:<data><type>` with a dict first."""
+    colon = head.find(b":", 0, 12)
+    return colon > 0 and head[:colon].isdigit()

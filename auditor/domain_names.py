@@ -1,0 +1,55 @@
+"""Host names and addresses: normalising them, telling them apart, and registrable domains.
+
+Registrable domains ("eTLD+1") come from the public suffix list bundled in the
+`publicsuffixlist` package, so nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+
+from publicsuffixlist import PublicSuffixList
+
+
+@cache
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+@cache
+def _icann_psl() -> PublicSuffixList:
+    return PublicSuffixList(only_icann=True)
+
+
+def normalise_host(name: str) -> str:
+    """Lowercase, without a trailing dot or IPv6 brackets."""
+    return name.strip().strip("[]").rstrip(".").lower()
+
+
+def is_ip_address(text: str) -> bool:
+    """Whether `text` is an IPv4 or IPv6 address rather than a name."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def registrable_domain(host: str) -> str | None:
+    """The registrable domain of a host name (`a.b.zoom.us` -> `zoom.us`), using the public
+    suffix list's ICANN and private sections; None for addresses and bare suffixes."""
+    if not host or is_ip_address(host):
+        return None
+    return _psl().privatesuffix(host)
+
+
+def is_icann_public_suffix(domain: str) -> bool:
+    """Whether a domain is itself a public suffix in the ICANN section (`com`, `co.uk`)."""
+    return bool(_icann_psl().is_public(domain))
+
+
+def domain_suffixes(host: str) -> list[str]:
+    """The host and each parent domain, most specific first: a.b.c -> [a.b.c, b.c, c]."""
+    labels = host.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]

@@ -1,0 +1,158 @@
+"""`vcaudit analyze` and `vcaudit report` as functions: inputs in, session folder out.
+
+Sources turn files into flows; this module runs the common core over them and writes the
+session folder. The CLI stays a thin face over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.audit import SessionData, run_audit
+from auditor.capture_format import InputError, InputFormat, detect_format
+from auditor.catalog import Catalog
+from auditor.pcap_flows import CaptureReading, read_capture
+from auditor.pcap_source import ProgressCallback
+from auditor.records import AnomalyLog, DnsAnswer, Flow, record_to_dict
+from auditor.report_build import BuiltReport, build_report
+from auditor.session_folder import (
+    DNS_LOG,
+    SESSION_META,
+    FlowLog,
+    create_session_folder,
+    read_session_folder,
+    write_json,
+    write_jsonl,
+    write_report_files,
+)
+from auditor.timefmt import iso_utc
+
+ProgressFactory = Callable[[Path], ProgressCallback | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """Where the session was written and what it says."""
+
+    folder: Path
+    session: SessionData
+    report: BuiltReport
+    warnings: list[str]
+
+
+def analyze_files(
+    catalog: Catalog,
+    paths: list[Path],
+    *,
+    out: Path | None,
+    app: str | None,
+    progress: ProgressFactory | None = None,
+) -> AuditOutcome:
+    """Audit capture files into one session folder. Raises InputError for unusable input,
+    UnknownAppError for a bad app name, SessionFolderError when writing fails."""
+    formats = [(path, detect_format(path)) for path in paths]
+    for path, fmt in formats:
+        if fmt in (InputFormat.HAR, InputFormat.MITM):
+            raise InputError(f"{path}: {fmt.value} files are not supported yet; "
+                             "give a pcap or pcapng capture")
+        if fmt is InputFormat.UNKNOWN:
+            raise InputError(f"{path}: not a pcap or pcapng capture (unrecognised content)")
+    flows: list[Flow] = []
+    answers: list[DnsAnswer] = []
+    readings: list[CaptureReading] = []
+    for number, path in enumerate(paths, start=1):
+        prefix = "F" if len(paths) == 1 else f"F{number}-"
+        reading = read_capture(path, prefix, progress(path) if progress else None)
+        readings.append(reading)
+        flows.extend(reading.flows)
+        answers.extend(reading.dns_answers)
+    flows.sort(key=lambda f: (f.ts_start, f.flow_id))
+    session_id = _session_id(paths, flows)
+    session = run_audit(catalog, flows, answers, session_id=session_id, source="pcap",
+                        inputs=[str(p) for p in paths], requested_app=app,
+                        coverage=capture_coverage(readings))
+    folder = create_session_folder(out, session_id)
+    log = FlowLog(folder)
+    try:
+        for flow in session.flows:
+            log.write(flow, session.classifications[flow.flow_id])
+    finally:
+        log.close()
+    write_jsonl(folder / DNS_LOG, answers)
+    write_json(folder / SESSION_META, _session_meta(session, app))
+    report = build_report(session)
+    write_report_files(folder, report)
+    warnings = [f"{r.status.path}: {r.status.truncated}; analysed up to that point"
+                for r in readings if r.status.truncated]
+    return AuditOutcome(folder, session, report, warnings)
+
+
+def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None) -> AuditOutcome:
+    """Rebuild every report file of a session folder from its logs."""
+    stored = read_session_folder(folder)
+    meta = stored.meta
+    coverage = dict(meta.get("coverage", {}))
+    if stored.bad_lines:
+        anomalies = coverage.setdefault("anomalies", {"total": 0, "by_kind": {}, "examples": {}})
+        anomalies["by_kind"]["log-line-unreadable"] = stored.bad_lines
+        anomalies["total"] = sum(anomalies["by_kind"].values())
+    requested = app if app is not None else meta.get("app_requested")
+    flows = sorted(stored.flows, key=lambda f: (f.ts_start, f.flow_id))
+    session = run_audit(catalog, flows, stored.dns_answers,
+                        session_id=meta.get("id", folder.name), source=meta.get("source", "pcap"),
+                        inputs=meta.get("inputs", []), requested_app=requested,
+                        coverage=coverage)
+    report = build_report(session)
+    write_report_files(folder, report)
+    warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines
+                else [])
+    return AuditOutcome(folder, session, report, warnings)
+
+
+def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:
+    """What the capture reader counted, for the report's coverage section."""
+    anomalies = AnomalyLog()
+    non_ip: dict[str, int] = {}
+    other_ip: dict[str, int] = {}
+    for reading in readings:
+        anomalies.merge(reading.anomalies)
+        for kind, count in reading.non_ip.items():
+            non_ip[kind] = non_ip.get(kind, 0) + count
+        for proto, count in reading.other_ip.items():
+            other_ip[f"ip-proto-{proto}"] = other_ip.get(f"ip-proto-{proto}", 0) + count
+    return {
+        "inputs": [{
+            "path": r.status.path, "format": r.status.file_format, "packets": r.status.packets,
+            "bytes_read": r.status.bytes_read, "file_size": r.status.file_size,
+            "truncated": r.status.truncated, "packets_cut_by_snaplen": r.status.snaplen_cut,
+        } for r in readings],
+        "packets": sum(r.status.packets for r in readings),
+        "packets_not_ip": non_ip,
+        "packets_other_ip_protocols": other_ip,
+        "anomalies": {
+            "total": anomalies.total(),
+            "by_kind": dict(sorted(anomalies.counts.items())),
+            "examples": {kind: [record_to_dict(a) for a in items]
+                         for kind, items in sorted(anomalies.examples.items())},
+        },
+    }
+
+
+def _session_id(paths: list[Path], flows: list[Flow]) -> str:
+    stem = paths[0].name.split(".")[0] if paths else "session"
+    started = iso_utc(flows[0].ts_start) if flows else None
+    stamp = started[:19].replace("-", "").replace(":", "") + "Z" if started else "empty"
+    return f"{stem}-{stamp}"
+
+
+def _session_meta(session: SessionData, requested_app: str | None) -> dict[str, Any]:
+    return {
+        "id": session.session_id,
+        "source": session.source,
+        "inputs": session.inputs,
+        "app_requested": requested_app,
+        "coverage": session.coverage,
+    }

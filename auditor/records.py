@@ -1,0 +1,218 @@
+"""The records every part of vcaudit exchanges.
+
+One `Flow` schema for every source (pcap, live proxy, flow files, HAR); derived records
+(`DnsAnswer`, `Classification`, `Anomaly`) link to flows by `flow_id`, the way Zeek logs link by
+`uid`. Column lists for JSONL, CSV and DataFrames derive from these dataclasses, so the schema
+is written down once. Unknown values are `None`, never `0` or `""`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Transport(StrEnum):
+    """Transport protocol of a flow."""
+
+    TCP = "tcp"
+    UDP = "udp"
+    ICMP = "icmp"
+
+
+class HostSource(StrEnum):
+    """Where a flow's host name was learned."""
+
+    SNI = "sni"
+    QUIC_SNI = "quic-sni"
+    DTLS_SNI = "dtls-sni"
+    HTTP_HOST = "http-host"
+    DNS = "dns"
+    IP_RANGE = "ip-range"
+    NONE = "none"
+
+
+class Visibility(StrEnum):
+    """How much of a flow's content vcaudit could see."""
+
+    INTERCEPTED = "intercepted"  # decrypted by the proxy
+    PINNED = "pinned"  # the client refused the proxy's certificate
+    ENCRYPTED = "encrypted"  # TLS, QUIC, DTLS or unrecognised payload seen from outside
+    PLAINTEXT = "plaintext"  # DNS, plain HTTP, STUN, ... readable as captured
+
+
+class Category(StrEnum):
+    """The one category every flow and endpoint gets (see DESIGN.md)."""
+
+    FIRST_PARTY = "first-party"
+    ANALYTICS = "analytics"
+    AD_TECH = "ad-tech"
+    THIRD_PARTY = "third-party"
+    LOCAL = "local"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One transport conversation, or one HTTP exchange inside a proxied connection.
+
+    Oriented client -> server: `*_up` counts what the client sent, `*_down` what it received.
+    Times are epoch seconds.
+    """
+
+    flow_id: str
+    ts_start: float
+    ts_end: float
+    transport: Transport
+    client_ip: str
+    client_port: int | None
+    server_ip: str
+    server_port: int | None
+    host: str | None = None
+    host_source: HostSource = HostSource.NONE
+    app_proto: str | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    packets_up: int = 0
+    packets_down: int = 0
+    visibility: Visibility | None = None
+    sni: str | None = None
+    http_host: str | None = None
+    alpn: tuple[str, ...] | None = None
+    dns_names: tuple[str, ...] | None = None
+    name_evidence: str | None = None
+    tunnel: str | None = None
+    vlan: tuple[int, ...] | None = None
+    method: str | None = None
+    url: str | None = None
+    status: int | None = None
+    http_version: str | None = None
+    request_content_type: str | None = None
+    response_content_type: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAnswer:
+    """One address (or alias) a DNS response in the traffic gave for a name.
+
+    `chain` is the CNAME path from the name the client asked for to the record's owner name,
+    so `query` is what the app looked up and `chain[-1]` is the name holding the address.
+    """
+
+    flow_id: str
+    ts: float
+    query: str
+    chain: tuple[str, ...]
+    address: str
+    ttl: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One checkable reason behind a classification."""
+
+    kind: str  # "rule" | "cname" | "ip-range" | "local-range" | "name" | "app" | "conflict"
+    detail: str
+    rule: str | None = None
+    file: str | None = None
+    matched: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Who an endpoint belongs to, what it is for, and why vcaudit thinks so."""
+
+    category: Category
+    entity: str | None
+    first_party: bool
+    evidence: tuple[Evidence, ...] = ()
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Something in the input that could not be read as expected; counted, never fatal."""
+
+    kind: str
+    detail: str
+    packet: int | None = None
+    flow_id: str | None = None
+
+
+@dataclass(slots=True)
+class AnomalyLog:
+    """Counts anomalies by kind and keeps the first few of each kind as examples."""
+
+    examples_per_kind: int = 5
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[Anomaly]] = field(default_factory=dict)
+
+    def add(self, anomaly: Anomaly) -> None:
+        """Record one anomaly."""
+        self.counts[anomaly.kind] = self.counts.get(anomaly.kind, 0) + 1
+        kept = self.examples.setdefault(anomaly.kind, [])
+        if len(kept) < self.examples_per_kind:
+            kept.append(anomaly)
+
+    def merge(self, other: AnomalyLog) -> None:
+        """Add another log's counts and examples to this one."""
+        for kind, count in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + count
+        for kind, examples in other.examples.items():
+            kept = self.examples.setdefault(kind, [])
+            kept.extend(examples[: self.examples_per_kind - len(kept)])
+
+    def total(self) -> int:
+        """Number of anomalies recorded."""
+        return sum(self.counts.values())
+
+
+FLOW_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Flow))
+CLASSIFICATION_COLUMNS: tuple[str, ...] = ("category", "entity", "first_party")
+FLOW_COLUMNS: tuple[str, ...] = FLOW_FIELDS + CLASSIFICATION_COLUMNS
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    """A record as plain JSON-ready values: enums as their strings, tuples as lists."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        out[f.name] = _plain(getattr(record, f.name))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return record_to_dict(value)
+    return value
+
+
+def flow_from_dict(data: dict[str, Any]) -> Flow:
+    """Rebuild a Flow from its JSON form, ignoring unknown and derived keys.
+
+    Raises ValueError (or TypeError/KeyError for a missing required field) on a bad record.
+    """
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(Flow):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "transport":
+            value = Transport(value)
+        elif f.name == "host_source":
+            value = HostSource(value)
+        elif f.name == "visibility" and value is not None:
+            value = Visibility(value)
+        elif f.name == "vlan" and value is not None:
+            value = tuple(int(v) for v in value)
+        elif f.name in ("alpn", "dns_names") and value is not None:
+            value = tuple(str(v) for v in value)
+        kwargs[f.name] = value
+    return Flow(**kwargs)

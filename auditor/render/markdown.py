@@ -1,0 +1,100 @@
+"""report.md: the report as a readable Markdown page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.render.text_safety import markdown_cell as cell
+from auditor.render.units import byte_size
+from auditor.render.verdicts import verdict_lines
+
+CATEGORY_MEANING = {
+    "first-party": "a service of the audited app's vendor",
+    "analytics": "telemetry, product analytics, crash reporting, tag managers (whoever owns it)",
+    "ad-tech": "advertising, attribution, ad measurement, social-network app-event SDKs",
+    "third-party": "other known services: CDNs, certificate checks, OS services, ...",
+    "local": "LAN, multicast, broadcast, link-local",
+    "unknown": "nothing known about it; vcaudit does not guess",
+}
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The whole report.md text."""
+    parts = [
+        *_header(report),
+        "## Verdict", "", *[f"- {cell(line)}" for line in verdict_lines(report)], "",
+        *_category_table(report),
+        *_tracker_table(report),
+        *_endpoint_table(report),
+        *_coverage(report),
+        "## Categories", "",
+        *[f"- **{name}**: {meaning}" for name, meaning in CATEGORY_MEANING.items()],
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _header(report: dict[str, Any]) -> list[str]:
+    session, summary = report["session"], report["summary"]
+    app = session["app"]
+    app_text = (f"{app} ({session['app_vendor']}), {session['app_detection']['detail']}"
+                if app else session["app_detection"]["detail"])
+    return [
+        f"# vcaudit report {cell(session['id'])}", "",
+        f"- Source: {cell(session['source'])}: {cell(', '.join(session['inputs']))}",
+        f"- Audited app: {cell(app_text)}",
+        f"- Time: {session['started'] or '?'} to {session['ended'] or '?'}",
+        f"- {summary['flows']} flows to {summary['endpoints']} endpoints; "
+        f"sent {byte_size(summary['bytes_up'])}, received {byte_size(summary['bytes_down'])}",
+        "",
+    ]
+
+
+def _category_table(report: dict[str, Any]) -> list[str]:
+    rows = ["## Summary by category", "",
+            "| category | endpoints | flows | sent | received |", "|---|--:|--:|--:|--:|"]
+    for name, numbers in report["summary"]["categories"].items():
+        rows.append(f"| {name} | {numbers['endpoints']} | {numbers['flows']} | "
+                    f"{byte_size(numbers['bytes_up'])} | {byte_size(numbers['bytes_down'])} |")
+    return [*rows, ""]
+
+
+def _tracker_table(report: dict[str, Any]) -> list[str]:
+    trackers = [e for e in report["endpoints"] if e["category"] in ("analytics", "ad-tech")]
+    if not trackers:
+        return ["## Analytics and ad-tech", "", "None contacted.", ""]
+    rows = ["## Analytics and ad-tech", "",
+            "| host | category | organisation | flows | sent | received | why |",
+            "|---|---|---|--:|--:|--:|---|"]
+    for e in trackers:
+        why = "; ".join(ev["detail"] for ev in e["evidence"])
+        owner = e["entity"] + (" (the app's vendor)" if e["first_party"] else "")
+        rows.append(f"| {cell(e['host'])} | {e['category']} | {cell(owner)} | {e['flows']} | "
+                    f"{byte_size(e['bytes_up'])} | {byte_size(e['bytes_down'])} | {cell(why)} |")
+    return [*rows, ""]
+
+
+def _endpoint_table(report: dict[str, Any]) -> list[str]:
+    rows = ["## All endpoints", "",
+            "| host | category | organisation | named by | protocols | ports | flows | sent "
+            "| received |",
+            "|---|---|---|---|---|---|--:|--:|--:|"]
+    for e in report["endpoints"]:
+        rows.append(
+            f"| {cell(e['host'])} | {e['category']} | {cell(e['entity'] or '')} | "
+            f"{cell(', '.join(e['host_sources']))} | {cell(', '.join(e['protocols']))} | "
+            f"{cell(', '.join(str(p) for p in e['ports']))} | {e['flows']} | "
+            f"{byte_size(e['bytes_up'])} | {byte_size(e['bytes_down'])} |")
+    return [*rows, ""]
+
+
+def _coverage(report: dict[str, Any]) -> list[str]:
+    coverage = report["coverage"]
+    rows = ["## Coverage: what could not be seen", ""]
+    notes = coverage.get("notes") or ["Nothing was skipped."]
+    rows += [f"- {cell(note)}" for note in notes]
+    anomalies = coverage.get("anomalies", {}).get("by_kind", {})
+    if anomalies:
+        rows += ["", "| anomaly | count |", "|---|--:|"]
+        rows += [f"| {cell(kind)} | {count} |" for kind, count in sorted(anomalies.items())]
+    return [*rows, ""]

@@ -1,0 +1,181 @@
+"""The session folder: where an audit's log and report files live.
+
+`flows.jsonl` is the log every report is rebuilt from: one flow per line, appended and flushed
+as flows complete, so a crash loses nothing already written. `dns.jsonl` holds the DNS answers
+(for names and CNAME chains) and `session.json` what the source counted. The folder is created
+readable by its owner only, because a live session holds decrypted traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from auditor.records import (
+    Classification,
+    DnsAnswer,
+    Flow,
+    flow_from_dict,
+    record_to_dict,
+)
+from auditor.render.report_files import ReportFile, render
+from auditor.report_build import BuiltReport
+
+FLOW_LOG = "flows.jsonl"
+DNS_LOG = "dns.jsonl"
+SESSION_META = "session.json"
+DEFAULT_PARENT = Path("vcaudit-reports")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SessionFolderError(Exception):
+    """The session folder cannot be created, written or read; one line for the user."""
+
+
+def create_session_folder(out: Path | None, session_id: str) -> Path:
+    """Create the folder for a new session: `out` itself, or a fresh folder under
+    ./vcaudit-reports/ named after the session. Owner-only permissions."""
+    if out is None:
+        parent = DEFAULT_PARENT
+        folder = parent / _UNSAFE.sub("-", session_id)
+        suffix = 2
+        while folder.exists():
+            folder = parent / f"{_UNSAFE.sub('-', session_id)}-{suffix}"
+            suffix += 1
+    else:
+        folder = out
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise SessionFolderError(f"cannot create session folder {folder}: {exc}") from exc
+    return folder
+
+
+class FlowLog:
+    """Appends flows to flows.jsonl, one JSON object per line, flushed as each is written."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / FLOW_LOG
+        try:
+            self._handle: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
+
+    def write(self, flow: Flow, verdict: Classification | None = None) -> None:
+        """Append one flow (with its classification when known) and flush it to disk."""
+        line = record_to_dict(flow)
+        if verdict is not None:
+            line.update(category=verdict.category.value, entity=verdict.entity,
+                        first_party=verdict.first_party)
+        try:
+            self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self._handle.flush()
+        except OSError as exc:
+            raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the log, syncing it to disk."""
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        finally:
+            self._handle.close()
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> None:
+    """Write records (dataclasses) as JSON lines, replacing the file."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record_to_dict(record), ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write one JSON document, replacing the file atomically."""
+    _atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_report_files(folder: Path, report: BuiltReport) -> list[Path]:
+    """Write every report file; return their paths."""
+    written = []
+    for kind in ReportFile:
+        path = folder / kind.value
+        _atomic_write(path, render(kind, report))
+        written.append(path)
+    return written
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What a session folder holds, read back."""
+
+    meta: dict[str, Any]
+    flows: list[Flow]
+    dns_answers: list[DnsAnswer]
+    bad_lines: int
+
+
+def read_session_folder(folder: Path) -> StoredSession:
+    """Read flows.jsonl, dns.jsonl and session.json. A damaged line (e.g. the last one,
+    half-written when a process was killed) is counted and skipped."""
+    flow_log = folder / FLOW_LOG
+    if not flow_log.is_file():
+        raise SessionFolderError(f"{folder}: no {FLOW_LOG} here; is it a vcaudit session folder?")
+    meta: dict[str, Any] = {}
+    meta_path = folder / SESSION_META
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SessionFolderError(f"{meta_path}: unreadable ({exc})") from exc
+    flows, bad_flows = _read_lines(flow_log, flow_from_dict)
+    answers, bad_answers = ([], 0)
+    if (folder / DNS_LOG).is_file():
+        answers, bad_answers = _read_lines(folder / DNS_LOG, _answer_from_dict)
+    unique = list({flow.flow_id: flow for flow in flows}.values())
+    return StoredSession(meta, unique, answers, bad_flows + bad_answers)
+
+
+def _answer_from_dict(data: dict[str, Any]) -> DnsAnswer:
+    return DnsAnswer(
+        flow_id=str(data["flow_id"]), ts=float(data["ts"]), query=str(data["query"]),
+        chain=tuple(str(c) for c in data["chain"]), address=str(data["address"]),
+        ttl=data.get("ttl"),
+    )
+
+
+def _read_lines(path: Path, parse: Any) -> tuple[list[Any], int]:
+    records, bad = [], 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in _nonblank(handle):
+                try:
+                    records.append(parse(json.loads(line)))
+                except (ValueError, TypeError, KeyError):
+                    bad += 1
+    except OSError as exc:
+        raise SessionFolderError(f"cannot read {path}: {exc}") from exc
+    return records, bad
+
+
+def _nonblank(handle: IO[str]) -> Iterator[str]:
+    for line in handle:
+        if line.strip():
+            yield line

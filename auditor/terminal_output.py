@@ -1,0 +1,88 @@
+"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.pcap_source import ProgressCallback
+from auditor.render.units import byte_size
+from auditor.render.verdicts import verdict_lines
+
+SHOW_AFTER_SECONDS = 2.0
+PLAIN_LINE_EVERY_SECONDS = 10.0
+CATEGORY_ROWS = ("ad-tech", "analytics", "first-party", "third-party", "unknown", "local")
+NAMED_PER_CATEGORY = 6
+
+
+class ProgressLine:
+    """Shows reading progress on stderr once a capture takes more than a couple of seconds:
+    a self-updating line on a terminal, an occasional plain line otherwise."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._started = time.monotonic()
+        self._last_plain = 0.0
+        self._drawn = False
+        self._tty = click.get_text_stream("stderr").isatty()
+
+    def for_file(self, path: Path) -> ProgressCallback | None:
+        """A callback reporting progress through one file."""
+        if not self.enabled:
+            return None
+        self._started = time.monotonic()
+
+        def report(position: int, size: int) -> None:
+            elapsed = time.monotonic() - self._started
+            if elapsed < SHOW_AFTER_SECONDS or size <= 0:
+                return
+            percent = min(100.0, 100.0 * position / size)
+            text = (f"reading {path.name}: {percent:5.1f}% of {byte_size(size)}, "
+                    f"{elapsed:.0f} s")
+            if self._tty:
+                click.echo(f"\r{text}", err=True, nl=False)
+                self._drawn = True
+            elif elapsed - self._last_plain >= PLAIN_LINE_EVERY_SECONDS:
+                click.echo(text, err=True)
+                self._last_plain = elapsed
+
+        return report
+
+    def clear(self) -> None:
+        """End the progress line so the next output starts on a fresh line."""
+        if self._drawn:
+            click.echo("\r\033[K", err=True, nl=False)
+            self._drawn = False
+
+
+def print_summary(document: dict[str, Any], folder: Path) -> None:
+    """The end-of-audit summary: endpoints by category, trackers named, where the report is."""
+    session, summary = document["session"], document["summary"]
+    app = session["app"]
+    app_text = f"{app} ({session['app_detection']['how']})" if app else "not detected"
+    click.echo(f"vcaudit: {summary['flows']} flows to {summary['endpoints']} endpoints, "
+               f"sent {byte_size(summary['bytes_up'])}, received "
+               f"{byte_size(summary['bytes_down'])}; audited app: {app_text}")
+    for category in CATEGORY_ROWS:
+        numbers = summary["categories"][category]
+        if not numbers["endpoints"]:
+            continue
+        hosts = [e for e in document["endpoints"] if e["category"] == category]
+        named = ""
+        if category in ("ad-tech", "analytics"):
+            shown = ", ".join(f"{e['host']} ({e['entity']})" for e in hosts[:NAMED_PER_CATEGORY])
+            more = len(hosts) - NAMED_PER_CATEGORY
+            named = f"  {shown}" + (f", and {more} more" if more > 0 else "")
+        noun = "endpoint" if numbers["endpoints"] == 1 else "endpoints"
+        click.echo(f"  {category:<12} {numbers['endpoints']:>4} {noun:<9}{named}".rstrip())
+    for line in verdict_lines(document):
+        click.echo(f"verdict: {line}")
+    coverage = document["coverage"]
+    click.echo(f"coverage: {coverage['flows_without_name']['flows']} flows without a name, "
+               f"{coverage['encrypted_flows']['flows']} encrypted, "
+               f"{coverage.get('anomalies', {}).get('total', 0)} anomalies skipped")
+    click.echo(f"report: {folder / 'report.md'} (also report.json, endpoints.csv, flows.csv, "
+               "flows.jsonl)")
