@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,17 +58,24 @@ def read_frames(
     divisor = 1e9 if getattr(reader, "nano", False) else 1e6
     linktype = getattr(reader, "linktype", None)
     count = 0
+    record_start = _position(raw)
     try:
         while True:
             try:
                 data, meta = reader._read_packet()
             except EOFError:
+                if is_ng and not _gzip(reader):
+                    cut = _pcapng_cut(path, record_start, status.file_size, reader.endian)
+                    if cut is not None:
+                        status.truncated = (f"file ends inside the block at byte {cut} "
+                                            f"of {status.file_size}")
                 break
             except (Scapy_Exception, ValueError, OverflowError, OSError, KeyError) as exc:
                 status.truncated = f"unreadable record after packet {count}: {exc}"
                 break
             count += 1
             if is_ng:
+                record_start = raw.tell()  # where the next block starts, to spot a cut-off one
                 ts = ((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000)
                 yield ts, meta.linktype, data, meta.wirelen
             else:
@@ -95,6 +103,24 @@ def _open(path: Path) -> Any:
         raise InputError(f"{path}: not a pcap or pcapng capture ({exc})") from exc
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a capture ({exc})") from exc
+
+
+def _pcapng_cut(path: Path, offset: int, size: int, endian: str) -> int | None:
+    """Where the blocks after `offset` stop being whole, or None if they end exactly at EOF.
+
+    scapy reports a clean end and a cut-off block alike (EOFError), so the tail is re-walked.
+    """
+    with open(path, "rb") as handle:
+        while offset < size:
+            handle.seek(offset)
+            header = handle.read(8)
+            if len(header) < 8:
+                return offset
+            length = struct.unpack(endian + "I", header[4:])[0]
+            if length < 12 or offset + length > size:
+                return offset
+            offset += length
+    return None
 
 
 def _raw_file(reader: Any) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from auditor.capture_format import InputError
 from auditor.records import (
     Classification,
     DnsAnswer,
@@ -137,14 +138,14 @@ def read_session_folder(folder: Path) -> StoredSession:
     half-written when a process was killed) is counted and skipped."""
     flow_log = folder / FLOW_LOG
     if not flow_log.is_file():
-        raise SessionFolderError(f"{folder}: no {FLOW_LOG} here; is it a vcaudit session folder?")
+        raise InputError(f"{folder}: no {FLOW_LOG} here; is it a vcaudit session folder?")
     meta: dict[str, Any] = {}
     meta_path = folder / SESSION_META
     if meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise SessionFolderError(f"{meta_path}: unreadable ({exc})") from exc
+            raise InputError(f"{meta_path}: unreadable ({exc})") from exc
     flows, bad_flows = _read_lines(flow_log, flow_from_dict)
     answers, bad_answers = ([], 0)
     if (folder / DNS_LOG).is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ class ProgressLine:
         self._started = time.monotonic()
         self._last_plain = 0.0
         self._drawn = False
-        self._tty = click.get_text_stream("stderr").isatty()
+        self._tty = sys.stderr.isatty()
 
     def for_file(self, path: Path) -> ProgressCallback | None:
         """A callback reporting progress through one file."""

@@ -1,0 +1,199 @@
+"""The catalog loader: validation with precise messages, lookups, and the built-in data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from auditor.catalog import Catalog, CatalogError, Purpose, load_catalog
+
+ENTITY = """
+[[entity]]
+id = "acme"
+name = "Acme"
+apps = ["acmemeet"]
+"""
+
+
+def rule(**overrides: object) -> str:
+    fields: dict[str, object] = {
+        "id": "acme.web", "entity": "acme", "purpose": "service", "label": "Acme web",
+        "domains": ["acme.example"], "source": "https://acme.example/firewall",
+        "date": "2026-01-01",
+    }
+    fields.update(overrides)
+    lines = ["[[rule]]"]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            lines.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
+        else:
+            lines.append(f'{key} = "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def load(text: str, name: str = "user.toml") -> Catalog:
+    catalog = Catalog()
+    catalog.add_file(text, name)
+    return catalog.finish()
+
+
+def test_a_valid_file_loads_and_matches_subdomains() -> None:
+    catalog = load(ENTITY + rule(cidrs=["198.51.100.0/24", "2001:db8::/32"]))
+    match = catalog.match_host("a.b.ACME.example.")
+    assert match is not None and match.rule.id == "acme.web" and match.domain == "acme.example"
+    assert catalog.match_host("notacme.example") is None
+    assert catalog.match_address("198.51.100.7").network == "198.51.100.0/24"  # type: ignore[union-attr]
+    assert catalog.match_address("2001:db8::5").rule.id == "acme.web"  # type: ignore[union-attr]
+    assert catalog.match_address("198.51.101.1") is None
+    assert catalog.app_entity("acmemeet").id == "acme"  # type: ignore[union-attr]
+
+
+def test_longest_prefix_wins() -> None:
+    text = ENTITY + rule(domains=[], cidrs=["10.0.0.0/8"]) + rule(
+        id="acme.narrow", domains=[], cidrs=["10.1.0.0/16"])
+    catalog = load(text)
+    assert catalog.match_address("10.1.2.3").rule.id == "acme.narrow"  # type: ignore[union-attr]
+    assert catalog.match_address("10.2.0.1").rule.id == "acme.web"  # type: ignore[union-attr]
+
+
+def test_most_specific_domain_wins_and_purpose_breaks_ties() -> None:
+    text = (ENTITY + rule() + rule(id="acme.telemetry", purpose="analytics",
+                                   domains=["log.acme.example"])
+            + rule(id="acme.ads", purpose="ad-tech", domains=["acme.example"]))
+    catalog = load(text)
+    assert catalog.match_host("log.acme.example").rule.id == "acme.telemetry"  # type: ignore[union-attr]
+    # Same domain in two rules: ad-tech outranks service.
+    assert catalog.match_host("www.acme.example").rule.purpose is Purpose.AD_TECH  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (rule(purpose="tracking"), "purpose must be one of"),
+    (rule(entity="nobody"), "unknown entity 'nobody'"),
+    (rule(domains=["*.acme.example"]), "is not a lowercase domain"),
+    (rule(domains=["Acme.example"]), "is not a lowercase domain"),
+    (rule(domains=["https://acme.example/x"]), "is not a lowercase domain"),
+    (rule(domains=["co.uk"]), "is a public suffix"),
+    (rule(cidrs=["10.0.0.1/8"]), "is not a network"),
+    (rule(domains=[]), "needs domains or cidrs"),
+    (rule(date="yesterday"), "is not YYYY-MM-DD"),
+    (rule(source=None), "'source' must be a non-empty string"),
+    (rule(id="noentityprefix"), "must look like '<entity>.<name>'"),
+    (rule(colour="blue"), "unknown keys ['colour']"),
+])
+def test_bad_rules_name_file_line_and_rule(bad: str, message: str) -> None:
+    text = ENTITY + "\n" + bad
+    with pytest.raises(CatalogError) as info:
+        load(text, "my-rules.toml")
+    text_of_error = str(info.value)
+    assert message in text_of_error
+    rule_id = re.search(r'^id = "(.*)"', bad, re.MULTILINE)
+    if rule_id:
+        line = text.splitlines().index(f'id = "{rule_id.group(1)}"') + 1
+        assert text_of_error.startswith(f"my-rules.toml:{line}: rule '{rule_id.group(1)}'")
+
+
+def test_duplicates_and_syntax_errors() -> None:
+    with pytest.raises(CatalogError, match="already used"):
+        load(ENTITY + rule() + rule())
+    with pytest.raises(CatalogError, match="already defined"):
+        load(ENTITY + ENTITY)
+    with pytest.raises(CatalogError, match=r"user\.toml: not valid TOML"):
+        load("[[rule]\nid=")
+
+
+def test_user_file_that_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="cannot be read"):
+        load_catalog([tmp_path / "missing.toml"])
+
+
+def test_user_file_adds_rules_to_the_builtin_catalog(tmp_path: Path) -> None:
+    extra = tmp_path / "internal.toml"
+    extra.write_text(ENTITY + rule(domains=["meet.corp.example"]))
+    catalog = load_catalog([extra])
+    assert catalog.match_host("x.meet.corp.example").rule.file == str(extra)  # type: ignore[union-attr]
+    assert catalog.match_host("zoom.us") is not None
+
+
+# --- the built-in data -------------------------------------------------------------------
+
+DESIGN_APPS = ["zoom", "teams", "skype", "meet", "webex", "jitsi", "slack", "discord",
+               "whatsapp", "goto", "bluejeans", "chime", "whereby", "signal", "telegram",
+               "ringcentral"]
+
+
+def test_builtin_catalog_knows_every_app_design_names(catalog: Catalog) -> None:
+    apps = catalog.apps()
+    assert set(DESIGN_APPS) <= set(apps)
+    vendors = {apps[a].id for a in DESIGN_APPS}
+    assert len(vendors) >= 12
+    for app in DESIGN_APPS:
+        vendor = apps[app].id
+        assert any(r.entity == vendor and r.domains for r in catalog.rules.values()), app
+
+
+def test_builtin_catalog_has_enough_trackers(catalog: Catalog) -> None:
+    tracking_orgs = {r.entity for r in catalog.rules.values()
+                     if r.purpose in (Purpose.ANALYTICS, Purpose.AD_TECH)}
+    assert len(tracking_orgs) >= 80
+    for host, purpose in [
+        ("www.google-analytics.com", Purpose.ANALYTICS),
+        ("www.googletagmanager.com", Purpose.ANALYTICS),
+        ("app-measurement.com", Purpose.ANALYTICS),
+        ("firebase-settings.crashlytics.com", Purpose.ANALYTICS),
+        ("stats.g.doubleclick.net", Purpose.AD_TECH),
+        ("graph.facebook.com", Purpose.AD_TECH),
+        ("browser.events.data.microsoft.com", Purpose.ANALYTICS),
+        ("mobile.pipe.aria.microsoft.com", Purpose.ANALYTICS),
+        ("in.appcenter.ms", Purpose.ANALYTICS),
+        ("api.segment.io", Purpose.ANALYTICS),
+        ("api2.amplitude.com", Purpose.ANALYTICS),
+        ("api-js.mixpanel.com", Purpose.ANALYTICS),
+        ("o1.ingest.sentry.io", Purpose.ANALYTICS),
+        ("sdk.iad-01.braze.com", Purpose.ANALYTICS),
+        ("launches.appsflyer.com", Purpose.AD_TECH),
+        ("app.adjust.com", Purpose.AD_TECH),
+        ("api2.branch.io", Purpose.AD_TECH),
+        ("bam.nr-data.net", Purpose.ANALYTICS),
+        ("browser-intake-datadoghq.com", Purpose.ANALYTICS),
+        ("static.hotjar.com", Purpose.ANALYTICS),
+        ("rs.fullstory.com", Purpose.ANALYTICS),
+        ("static.criteo.net", Purpose.AD_TECH),
+        ("trc.taboola.com", Purpose.AD_TECH),
+        ("px.ads.linkedin.com", Purpose.AD_TECH),
+        ("analytics.tiktok.com", Purpose.AD_TECH),
+        ("static.ads-twitter.com", Purpose.AD_TECH),
+        ("aax.amazon-adsystem.com", Purpose.AD_TECH),
+        ("dpm.demdex.net", Purpose.AD_TECH),
+        ("pixel.quantserve.com", Purpose.AD_TECH),
+    ]:
+        match = catalog.match_host(host)
+        assert match is not None, host
+        assert match.rule.purpose is purpose, (host, match.rule.id)
+
+
+def test_builtin_catalog_has_services_and_local_ranges(catalog: Catalog) -> None:
+    for host in ("ocsp.digicert.com", "pool.ntp.org", "a1.akamaiedge.net", "cdn.cookielaw.org",
+                 "widget.intercom.io", "hcaptcha.com"):
+        match = catalog.match_host(host)
+        assert match is not None and match.rule.purpose is Purpose.SERVICE, host
+    for address in ("192.168.1.1", "10.0.0.1", "172.16.5.5", "169.254.1.1", "224.0.0.251",
+                    "239.255.255.250", "255.255.255.255", "fe80::1", "ff02::fb", "fd00::1"):
+        match = catalog.match_address(address)
+        assert match is not None and match.rule.purpose is Purpose.LOCAL, address
+
+
+def test_vendors_publish_ranges(catalog: Catalog) -> None:
+    zoom = catalog.match_address("109.94.160.99")
+    teams = catalog.match_address("52.113.194.132")
+    assert zoom is not None and zoom.rule.entity == "zoom"
+    assert teams is not None and teams.rule.entity == "microsoft" and teams.rule.app == "teams"
+
+
+def test_every_builtin_rule_is_sourced(catalog: Catalog) -> None:
+    for rule_ in catalog.rules.values():
+        assert rule_.source.startswith(("https://", "http://")), rule_.id
+        assert rule_.line is not None and rule_.file.startswith("catalog/"), rule_.id

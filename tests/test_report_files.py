@@ -1,0 +1,95 @@
+"""Every report file renders, from the same data, and hostile traffic text stays inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from auditor.audit import SessionData, run_audit
+from auditor.catalog import Catalog
+from auditor.records import Flow, HostSource, Transport
+from auditor.render.report_files import ReportFile, render
+from auditor.report_build import BuiltReport, build_report
+
+HOSTILE_HOST = "evil|<script>alert(1)</script>*_[x](http://t)`.example"
+FORMULA_URL = "=HYPERLINK(\"http://t\")"
+
+
+def flows() -> list[Flow]:
+    return [
+        Flow("F1", 1.0, 2.0, Transport.TCP, "192.168.1.23", 50000, "198.51.100.7", 443,
+             host=HOSTILE_HOST, host_source=HostSource.SNI, app_proto="tls", bytes_up=100,
+             bytes_down=200, packets_up=2, packets_down=3, sni=HOSTILE_HOST),
+        Flow("F2", 1.5, 3.0, Transport.TCP, "192.168.1.23", 50001, "203.0.113.9", 80,
+             host="plain.example", host_source=HostSource.HTTP_HOST, app_proto="http",
+             bytes_up=10, bytes_down=20, method="GET", url=FORMULA_URL),
+        Flow("F3", 2.0, 2.5, Transport.TCP, "192.168.1.23", 50002, "157.240.20.19", 443,
+             host="graph.facebook.com", host_source=HostSource.SNI, app_proto="tls",
+             bytes_up=5, bytes_down=5),
+        Flow("F4", 2.0, 9.0, Transport.UDP, "192.168.1.23", 52100, "206.247.41.10", 8801,
+             bytes_up=1000, bytes_down=4000),
+    ]
+
+
+@pytest.fixture
+def report(catalog: Catalog) -> BuiltReport:
+    session: SessionData = run_audit(catalog, flows(), [], session_id="s1", source="pcap",
+                                     inputs=["x.pcap"], requested_app="zoom")
+    return build_report(session)
+
+
+@pytest.mark.parametrize("kind", list(ReportFile))
+def test_every_report_file_renders(report: BuiltReport, kind: ReportFile) -> None:
+    text = render(kind, report)
+    assert text.strip()
+    if kind is ReportFile.JSON:
+        assert json.loads(text)["summary"]["flows"] == 4
+    elif kind in (ReportFile.ENDPOINTS_CSV, ReportFile.FLOWS_CSV):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == 4  # four flows, four distinct endpoints
+    else:
+        assert "graph.facebook.com" in text
+
+
+def test_markdown_escapes_traffic_text(report: BuiltReport) -> None:
+    text = render(ReportFile.MARKDOWN, report)
+    assert "<script>" not in text and HOSTILE_HOST not in text
+    assert r"evil\|\<script\>" in text
+    for line in text.splitlines():
+        if line.startswith("| evil"):
+            # the hostile host still occupies exactly one cell
+            assert line.count("|") - line.count(r"\|") == 10
+
+
+def test_csv_cells_cannot_become_formulas(report: BuiltReport) -> None:
+    rows = list(csv.DictReader(io.StringIO(render(ReportFile.FLOWS_CSV, report))))
+    url = next(r["url"] for r in rows if r["flow_id"] == "F2")
+    assert url == "'" + FORMULA_URL
+
+
+def test_summary_and_endpoints(report: BuiltReport) -> None:
+    document = report.document
+    categories = document["summary"]["categories"]
+    assert list(categories) == ["ad-tech", "analytics", "third-party", "unknown",
+                                "first-party", "local"]
+    assert categories["ad-tech"] == {"endpoints": 1, "flows": 1, "bytes_up": 5, "bytes_down": 5}
+    assert categories["first-party"]["bytes_down"] == 4000
+    hosts = [e["host"] for e in document["endpoints"]]
+    assert hosts[0] == "graph.facebook.com"  # trackers first
+    unnamed = next(e for e in document["endpoints"] if e["host"] == "206.247.41.10")
+    assert unnamed["host_sources"] == ["ip-range"] and unnamed["entity"] == "Zoom"
+    assert document["coverage"]["flows_without_name"]["flows"] == 0
+    unknown = next(e for e in document["endpoints"] if e["host"] == "plain.example")
+    assert unknown["entity"] is None and unknown["category"] == "unknown"
+
+
+def test_empty_session_renders(catalog: Catalog) -> None:
+    session = run_audit(catalog, [], [], session_id="empty", source="pcap", inputs=[],
+                        requested_app=None)
+    built = build_report(session)
+    for kind in ReportFile:
+        render(kind, built)
+    assert built.document["summary"]["flows"] == 0
