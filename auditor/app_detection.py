@@ -53,7 +53,7 @@ def detect_app(catalog: Catalog, flows: Iterable[Flow]) -> AppChoice:
         if app is not None:
             score = scores.setdefault(app, [0, 0])
             score[0] += 1
-            score[1] += flow.bytes_up + flow.bytes_down
+            score[1] += (flow.bytes_up or 0) + (flow.bytes_down or 0)
     if not scores:
         return AppChoice(None, None, "none",
                          "no traffic to hosts specific to a known conferencing app; "
@@ -72,5 +72,5 @@ def _app_of(catalog: Catalog, flow: Flow) -> str | None:
         match = catalog.match_host(flow.host)
         if match is not None:
             return match.rule.app
-    network = catalog.match_address(flow.server_ip)
+    network = catalog.match_address(flow.server_ip) if flow.server_ip else None
     return network.rule.app if network is not None else None

@@ -82,6 +82,16 @@ def _looks_like_har(head: bytes) -> bool:
 
 
 def _looks_like_tnetstring(head: bytes) -> bool:
-    """mitmproxy flow files are tnetstrings: `<length>:<data><type>` with a dict first."""
+    """mitmproxy flow files are tnetstrings: `<length>:<data><type>` with a dict first, whose
+    data starts with its first key, itself a tnetstring (so "10:42 notes" is not one)."""
     colon = head.find(b":", 0, 12)
-    return colon > 0 and head[:colon].isdigit()
+    if colon <= 0 or not head[:colon].isdigit():
+        return False
+    end = colon + 1 + int(head[:colon])
+    if end < len(head):  # the whole first flow was read: it must close as a dict
+        return head[end : end + 1] == b"}"
+    key_colon = head.find(b":", colon + 1, colon + 13)
+    if key_colon <= colon + 1 or not head[colon + 1 : key_colon].isdigit():
+        return False
+    key_end = key_colon + 1 + int(head[colon + 1 : key_colon])
+    return key_end >= len(head) or head[key_end : key_end + 1] in (b",", b";")

@@ -1,10 +1,10 @@
 """Deciding who an endpoint belongs to and what it is for, with the evidence for it.
 
 Pure functions over the catalog: no I/O. Precedence (docs/catalog-format.md):
-local address, then the most specific domain rule (ad-tech > analytics > service at equal
-specificity), then a tracker reached through the capture's CNAME chain, then the vendor's
-published IP ranges, else `unknown`. Purpose beats ownership: a vendor's own telemetry host is
-`analytics` with `first_party` set.
+the most specific domain rule for the name (ad-tech > analytics > service at equal
+specificity; a tracker reached through the capture's CNAME chain overrides a service), then a
+local address, then a known alias, then the vendor's published IP ranges, else `unknown`.
+Purpose beats ownership: a vendor's own telemetry host is `analytics` with `first_party` set.
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ def classify_endpoint(
     """
     name = normalise_host(host) if host and not is_ip_address(normalise_host(host)) else None
     network = catalog.match_address(address) if address else None
-    if network is not None and network.rule.purpose is Purpose.LOCAL:
-        return _decided(catalog, network.rule, app_entity, [_network_evidence(network, address)])
     domain = catalog.match_host(name) if name else None
     if domain is not None and domain.rule.purpose is Purpose.LOCAL:
         return _decided(catalog, domain.rule, app_entity, [_domain_evidence(domain, name)])
     cloaked = _tracker_behind_alias(catalog, cname_chain[1:] if name else ())
     if domain is not None:
+        # The name the client asked for decides; an address that disagrees (another
+        # vendor's range, or a LAN/loopback address such as a local relay) is reported.
         evidence = [_domain_evidence(domain, name)]
         rule = domain.rule
         if cloaked is not None and domain.rule.purpose not in TRACKING:
@@ -56,6 +56,8 @@ def classify_endpoint(
         if network is not None and network.rule.entity != domain.rule.entity:
             evidence.append(_conflict_evidence(catalog, network, address, domain.rule))
         return _decided(catalog, rule, app_entity, evidence)
+    if network is not None and network.rule.purpose is Purpose.LOCAL:
+        return _decided(catalog, network.rule, app_entity, [_network_evidence(network, address)])
     if name is not None:
         via_alias = cloaked or _any_alias_match(catalog, cname_chain[1:])
         if via_alias is not None:
@@ -142,10 +144,12 @@ def _conflict_evidence(catalog: Catalog, network: NetworkMatch, address: str | N
                        by_name: Rule) -> Evidence:
     owner = catalog.entities[network.rule.entity].name
     named = catalog.entities[by_name.entity].name
+    where = ("a local address" if network.rule.purpose is Purpose.LOCAL
+             else f"listed for {owner}")
     return Evidence(
         kind="conflict",
         detail=(f"the name says {named}, but address {address} is in {network.network}, "
-                f"listed for {owner} by rule {network.rule.id}; the name decides"),
+                f"{where} by rule {network.rule.id}; the name decides"),
         rule=network.rule.id, file=_where(network.rule), matched=network.network,
         source=network.rule.source,
     )

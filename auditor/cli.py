@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from auditor import __version__
-from auditor.app_detection import UnknownAppError
+from auditor.app_detection import UnknownAppError, choose_app
 from auditor.capture_format import InputError
 from auditor.catalog import Catalog, CatalogError, load_catalog
 from auditor.classify import classify_endpoint
@@ -133,6 +133,36 @@ def _finish(outcome: AuditOutcome, quiet: bool) -> None:
     print_summary(outcome.report.document, outcome.folder)
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@app_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Session folder (default: a new folder under ./vcaudit-reports/).")
+@click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
+                metavar="[-- MITMPROXY_ARGS...]")
+@_errors_as_exit_codes
+def proxy(app: str | None, out: Path | None, mitmproxy_args: tuple[str, ...]) -> None:
+    """Run mitmproxy (mitmdump) with the vcaudit addon and report the session when stopped.
+
+    Everything after `--` goes to mitmproxy unchanged, e.g. `--mode wireguard`,
+    `--mode local:zoom`, `--listen-port 9090`, `--set k=v`. Default: a regular HTTP(S)
+    proxy on port 8080.
+    """
+    from auditor.proxy_command import run_proxy  # mitmproxy loads only for this command
+
+    if app:
+        choose_app(_load(()), [], app)
+    try:
+        folder = run_proxy(out, app, list(mitmproxy_args))
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            sys.exit(EXIT_USAGE)
+        raise
+    report_path = folder / "report.json"
+    if not report_path.is_file():
+        _fail(f"no report was written in {folder}; run `vcaudit report {folder}`", EXIT_OUTPUT)
+    print_summary(json.loads(report_path.read_text(encoding="utf-8")), folder)
+
+
 @main.command()
 @click.argument("targets", nargs=-1, metavar="NAME_OR_IP...")
 @app_option
@@ -150,12 +180,12 @@ def classify(targets: tuple[str, ...], app: str | None, rules: tuple[Path, ...],
         return
     if not targets:
         raise click.UsageError("give at least one NAME_OR_IP (or --list-apps)")
-    app_entity = None
+    app_entity: str | None = None
     if app:
-        entity = catalog.app_entity(app.strip().lower())
-        if entity is None:
+        vendor = catalog.app_entity(app.strip().lower())
+        if vendor is None:
             raise UnknownAppError(f"unknown app {app!r}; see `vcaudit classify --list-apps`")
-        app_entity = entity.id
+        app_entity = vendor.id
     for target in targets:
         text = normalise_host(target)
         is_ip = is_ip_address(text)

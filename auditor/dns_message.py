@@ -153,7 +153,7 @@ def _read_name(data: bytes, pos: int) -> tuple[str, int]:
         if len(label) != length:
             raise DnsError("label runs past the message")
         total += length + 1
-        if total > 255:
+        if total + 1 > 255:  # RFC 1035 3.1: 255 octets with the root label's length octet
             raise DnsError("name longer than 255 bytes")
         labels.append(label.decode("ascii", "backslashreplace").lower())
         pos += 1 + length

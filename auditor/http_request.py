@@ -42,7 +42,8 @@ class HttpRequestHead:
             return None
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = f":{self.host_port}" if self.host_port not in (None, 80) else ""
-        return f"http://{host}{port}{self.target}"
+        path = self.target if self.target.startswith("/") else ""  # "*" or CONNECT's host:port
+        return f"http://{host}{port}{path}"
 
 
 def looks_like_http_request(payload: bytes) -> bool:

@@ -31,6 +31,7 @@ from auditor.session_folder import (
 from auditor.timefmt import iso_utc
 
 ProgressFactory = Callable[[Path], ProgressCallback | None]
+FLOW_FILE_FORMATS = frozenset({InputFormat.HAR, InputFormat.MITM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +52,22 @@ def analyze_files(
     app: str | None,
     progress: ProgressFactory | None = None,
 ) -> AuditOutcome:
-    """Audit capture files into one session folder. Raises InputError for unusable input,
+    """Audit capture files (or mitmproxy flow files, or HAR files) into one session folder.
+    Raises InputError for unusable input,
     UnknownAppError for a bad app name, SessionFolderError when writing fails."""
     formats = [(path, detect_format(path)) for path in paths]
     for path, fmt in formats:
-        if fmt in (InputFormat.HAR, InputFormat.MITM):
-            raise InputError(f"{path}: {fmt.value} files are not supported yet; "
-                             "give a pcap or pcapng capture")
         if fmt is InputFormat.UNKNOWN:
-            raise InputError(f"{path}: not a pcap or pcapng capture (unrecognised content)")
+            raise InputError(f"{path}: not a pcap or pcapng capture, mitmproxy flow file or "
+                             "HAR file (unrecognised content)")
+    kinds = {fmt for _, fmt in formats}
+    if kinds & FLOW_FILE_FORMATS:
+        if kinds - FLOW_FILE_FORMATS or len(kinds) > 1:
+            raise InputError("give either captures (pcap/pcapng), or mitmproxy flow files, or "
+                             "HAR files in one session, not a mix")
+        from auditor.flow_files import analyze_flow_files  # mitmproxy loads only when needed
+
+        return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app)
     flows: list[Flow] = []
     answers: list[DnsAnswer] = []
     readings: list[CaptureReading] = []
@@ -90,15 +98,20 @@ def analyze_files(
     return AuditOutcome(folder, session, report, warnings)
 
 
-def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None) -> AuditOutcome:
-    """Rebuild every report file of a session folder from its logs."""
-    stored = read_session_folder(folder)
+def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
+                   live: bool = False) -> AuditOutcome:
+    """Rebuild every report file of a session folder from its logs (`live`: while a proxy is
+    still appending to them)."""
+    stored = read_session_folder(folder, live)
     meta = stored.meta
     coverage = dict(meta.get("coverage", {}))
+    logged = AnomalyLog()
+    for anomaly in stored.anomalies:
+        logged.add(anomaly)
     if stored.bad_lines:
-        anomalies = coverage.setdefault("anomalies", {"total": 0, "by_kind": {}, "examples": {}})
-        anomalies["by_kind"]["log-line-unreadable"] = stored.bad_lines
-        anomalies["total"] = sum(anomalies["by_kind"].values())
+        logged.counts["log-line-unreadable"] = stored.bad_lines
+    if logged.counts:
+        coverage["anomalies"] = _merged_anomalies(coverage.get("anomalies"), logged)
     requested = app if app is not None else meta.get("app_requested")
     flows = sorted(stored.flows, key=lambda f: (f.ts_start, f.flow_id))
     session = run_audit(catalog, flows, stored.dns_answers,
@@ -110,6 +123,17 @@ def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None) -> Au
     warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines
                 else [])
     return AuditOutcome(folder, session, report, warnings)
+
+
+def _merged_anomalies(stored: dict[str, Any] | None, logged: AnomalyLog) -> dict[str, Any]:
+    by_kind = dict((stored or {}).get("by_kind", {}))
+    examples = dict((stored or {}).get("examples", {}))
+    for kind, count in logged.counts.items():
+        by_kind[kind] = by_kind.get(kind, 0) + count
+    for kind, items in logged.examples.items():
+        examples.setdefault(kind, [record_to_dict(a) for a in items])
+    return {"total": sum(by_kind.values()), "by_kind": dict(sorted(by_kind.items())),
+            "examples": dict(sorted(examples.items()))}
 
 
 def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:

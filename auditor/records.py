@@ -58,25 +58,28 @@ class Category(StrEnum):
 class Flow:
     """One transport conversation, or one HTTP exchange inside a proxied connection.
 
-    Oriented client -> server: `*_up` counts what the client sent, `*_down` what it received.
-    Times are epoch seconds.
+    Oriented client -> server: `*_up` counts what the client sent, `*_down` what it received
+    (bytes on the wire for captures; HTTP message sizes for proxied exchanges, where packets
+    are unknown). Times are epoch seconds.
     """
 
     flow_id: str
     ts_start: float
     ts_end: float
     transport: Transport
-    client_ip: str
+    client_ip: str | None
     client_port: int | None
-    server_ip: str
+    server_ip: str | None  # None when only a name is known (e.g. a HAR entry without an IP)
     server_port: int | None
     host: str | None = None
     host_source: HostSource = HostSource.NONE
     app_proto: str | None = None
-    bytes_up: int = 0
-    bytes_down: int = 0
-    packets_up: int = 0
-    packets_down: int = 0
+    bytes_up: int | None = None
+    bytes_down: int | None = None
+    packets_up: int | None = None
+    packets_down: int | None = None
+    messages_up: int | None = None  # WebSocket messages, or TCP/UDP reads the proxy relayed
+    messages_down: int | None = None
     visibility: Visibility | None = None
     sni: str | None = None
     http_host: str | None = None
@@ -173,6 +176,8 @@ class AnomalyLog:
 
 FLOW_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Flow))
 CLASSIFICATION_COLUMNS: tuple[str, ...] = ("category", "entity", "first_party")
+COUNTER_FIELDS: tuple[str, ...] = ("bytes_up", "bytes_down", "packets_up", "packets_down",
+                                   "messages_up", "messages_down")
 FLOW_COLUMNS: tuple[str, ...] = FLOW_FIELDS + CLASSIFICATION_COLUMNS
 
 

@@ -18,6 +18,7 @@ from auditor.audit import SessionData, name_evidence
 from auditor.domain_names import registrable_domain
 from auditor.records import (
     CLASSIFICATION_COLUMNS,
+    COUNTER_FIELDS,
     FLOW_COLUMNS,
     Category,
     Classification,
@@ -33,6 +34,7 @@ CATEGORY_ORDER = (
     Category.FIRST_PARTY, Category.LOCAL,
 )
 MAX_FLOW_IDS_PER_ENDPOINT = 100
+UNKNOWN_ENDPOINT = "(no name or address)"
 MAX_NAME_EVIDENCE = 3
 
 
@@ -46,12 +48,13 @@ def flows_frame(session: SessionData) -> pd.DataFrame:
                    first_party=verdict.first_party)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(FLOW_COLUMNS))
-    return frame.astype({c: "object" for c in CLASSIFICATION_COLUMNS})
+    return frame.astype({**{c: "object" for c in CLASSIFICATION_COLUMNS},
+                         **{c: "Int64" for c in COUNTER_FIELDS}})
 
 
 def endpoint_of(flows: pd.DataFrame) -> pd.Series:
     """Each flow's endpoint key: its host name, or its server address when it has none."""
-    return flows["host"].fillna(flows["server_ip"])
+    return flows["host"].fillna(flows["server_ip"]).fillna(UNKNOWN_ENDPOINT)
 
 
 def endpoint_verdicts(session: SessionData, flows: pd.DataFrame) -> dict[str, Classification]:
@@ -63,6 +66,11 @@ def endpoint_verdicts(session: SessionData, flows: pd.DataFrame) -> dict[str, Cl
         by_key[id(verdict)] = verdict
         votes.setdefault(endpoint, Counter())[id(verdict)] += 1
     return {ep: by_key[c.most_common(1)[0][0]] for ep, c in votes.items()}
+
+
+def _known_sum(values: pd.Series) -> Any:
+    """Sum of the known values; missing (NA) when none is known, e.g. packets of a proxy."""
+    return values.sum(min_count=1)
 
 
 def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) -> pd.DataFrame:
@@ -79,13 +87,13 @@ def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) ->
     grouped = frame.groupby("endpoint", sort=False)
     table = grouped.agg(
         flows=("flow_id", "count"),
-        bytes_up=("bytes_up", "sum"),
-        bytes_down=("bytes_down", "sum"),
-        packets_up=("packets_up", "sum"),
-        packets_down=("packets_down", "sum"),
+        bytes_up=("bytes_up", _known_sum),
+        bytes_down=("bytes_down", _known_sum),
+        packets_up=("packets_up", _known_sum),
+        packets_down=("packets_down", _known_sum),
         first_seen=("ts_start", "min"),
         last_seen=("ts_end", "max"),
-        ips=("server_ip", lambda s: sorted(set(s))),
+        ips=("server_ip", lambda s: sorted(set(s.dropna()))),
         ports=("server_port", lambda s: sorted({int(p) for p in s.dropna()})),
         protocols=("protocol", lambda s: sorted(set(s))),
         host_sources=("host_source", lambda s: sorted(set(s))),
@@ -97,7 +105,7 @@ def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) ->
     table["domain"] = [registrable_domain(h) for h in table["host"]]
     rank = {c.value: i for i, c in enumerate(CATEGORY_ORDER)}
     table["_rank"] = table["category"].map(rank)
-    table["_bytes"] = table["bytes_up"] + table["bytes_down"]
+    table["_bytes"] = table["bytes_up"].fillna(0) + table["bytes_down"].fillna(0)
     table = table.sort_values(["_rank", "_bytes", "host"], ascending=[True, False, True])
     return table[columns].reset_index(drop=True)
 
@@ -170,7 +178,7 @@ def _endpoint_records(session: SessionData, flows: pd.DataFrame, endpoints: pd.D
     for host, flow_id in zip(endpoint_of(flows), flows["flow_id"], strict=True):
         by_endpoint.setdefault(host, []).append(flow_id)
     flow_by_id = {f.flow_id: f for f in session.flows}
-    records = []
+    records: list[dict[str, Any]] = []
     for row in endpoints.to_dict("records"):
         flow_ids = by_endpoint[row["host"]]
         verdict = verdicts[row["host"]]
@@ -178,7 +186,7 @@ def _endpoint_records(session: SessionData, flows: pd.DataFrame, endpoints: pd.D
         distinct_naming = list({e.detail: e for e in naming}.values())[:MAX_NAME_EVIDENCE]
         evidence = [record_to_dict(e) for e in (*verdict.evidence, *distinct_naming)]
         records.append({
-            **{k: _plain(v) for k, v in row.items()},
+            **{str(k): _plain(v) for k, v in row.items()},
             "first_seen": iso_utc(row["first_seen"]),
             "last_seen": iso_utc(row["last_seen"]),
             "evidence": evidence,

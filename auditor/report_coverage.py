@@ -24,7 +24,7 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
     encrypted = flows[flows["visibility"] == ENCRYPTED]
     opaque = flows[flows["app_proto"].isna()]
     top_unnamed = (
-        unnamed.assign(bytes=unnamed["bytes_up"] + unnamed["bytes_down"])
+        unnamed.assign(bytes=unnamed["bytes_up"].fillna(0) + unnamed["bytes_down"].fillna(0))
         .groupby("server_ip")["bytes"].sum().sort_values(ascending=False).head(TOP_UNNAMED)
     )
     coverage: dict[str, Any] = {
@@ -45,6 +45,15 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
             "flows": len(opaque),
             "bytes": int(opaque["bytes_up"].sum() + opaque["bytes_down"].sum()),
         },
+    }
+    pinned = flows[flows["visibility"] == "pinned"]
+    relayed = pinned[pinned["error"].isna()]
+    coverage["pinned"] = {
+        "hosts": sorted({str(h) for h in pinned["host"].dropna()}),
+        "handshakes_refused": int(pinned["error"].notna().sum()),
+        "connections_passed_through": len(relayed),
+        "bytes_passed_through": int(relayed["bytes_up"].fillna(0).sum()
+                                    + relayed["bytes_down"].fillna(0).sum()),
     }
     coverage["notes"] = _notes(coverage, session.source)
     return coverage
@@ -70,6 +79,14 @@ def _notes(coverage: dict[str, Any], source: str) -> list[str]:
         notes.append(
             f"{opaque['flows']} flows carried payloads no decoder recognised (e.g. proprietary "
             "or encrypted media)."
+        )
+    pinned = coverage["pinned"]
+    if pinned["hosts"]:
+        notes.append(
+            f"The client refused the proxy's certificate for {len(pinned['hosts'])} hosts "
+            f"(certificate pinning, or the CA is not trusted): {', '.join(pinned['hosts'])}. "
+            "Their contents could not be inspected; later connections were relayed untouched "
+            "and are listed with their SNI and byte counts."
         )
     anomalies = coverage.get("anomalies", {})
     if anomalies.get("total"):

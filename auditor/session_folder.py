@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from auditor.capture_format import InputError
 from auditor.records import (
+    Anomaly,
     Classification,
     DnsAnswer,
     Flow,
@@ -29,6 +30,7 @@ from auditor.report_build import BuiltReport
 
 FLOW_LOG = "flows.jsonl"
 DNS_LOG = "dns.jsonl"
+ANOMALY_LOG = "anomalies.jsonl"
 SESSION_META = "session.json"
 DEFAULT_PARENT = Path("vcaudit-reports")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -58,35 +60,48 @@ def create_session_folder(out: Path | None, session_id: str) -> Path:
     return folder
 
 
-class FlowLog:
-    """Appends flows to flows.jsonl, one JSON object per line, flushed as each is written."""
+class AppendLog:
+    """A JSON-lines file that only grows: each record is one line, flushed as it is written."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / FLOW_LOG
+    def __init__(self, path: Path) -> None:
+        self.path = path
         try:
-            self._handle: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._handle: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
-            raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
+            raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
-    def write(self, flow: Flow, verdict: Classification | None = None) -> None:
-        """Append one flow (with its classification when known) and flush it to disk."""
-        line = record_to_dict(flow)
-        if verdict is not None:
-            line.update(category=verdict.category.value, entity=verdict.entity,
-                        first_party=verdict.first_party)
+    def append(self, line: dict[str, Any]) -> None:
+        """Write one record and flush it, so a crash right after loses nothing."""
         try:
             self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
             self._handle.flush()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Close the log, syncing it to disk."""
+        if self._handle.closed:
+            return
         try:
             self._handle.flush()
             os.fsync(self._handle.fileno())
         finally:
             self._handle.close()
+
+
+class FlowLog(AppendLog):
+    """flows.jsonl: every flow with the classification known when it was written."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder / FLOW_LOG)
+
+    def write(self, flow: Flow, verdict: Classification | None = None) -> None:
+        """Append one flow."""
+        line = record_to_dict(flow)
+        if verdict is not None:
+            line.update(category=verdict.category.value, entity=verdict.entity,
+                        first_party=verdict.first_party)
+        self.append(line)
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> None:
@@ -130,12 +145,14 @@ class StoredSession:
     meta: dict[str, Any]
     flows: list[Flow]
     dns_answers: list[DnsAnswer]
+    anomalies: list[Anomaly]
     bad_lines: int
 
 
-def read_session_folder(folder: Path) -> StoredSession:
-    """Read flows.jsonl, dns.jsonl and session.json. A damaged line (e.g. the last one,
-    half-written when a process was killed) is counted and skipped."""
+def read_session_folder(folder: Path, live: bool = False) -> StoredSession:
+    """Read the logs and session.json. A damaged line (e.g. the last one, half-written when a
+    process was killed) is counted and skipped; with `live`, a last line still being written
+    (no newline yet) is left for the next read instead."""
     flow_log = folder / FLOW_LOG
     if not flow_log.is_file():
         raise InputError(f"{folder}: no {FLOW_LOG} here; is it a vcaudit session folder?")
@@ -146,12 +163,17 @@ def read_session_folder(folder: Path) -> StoredSession:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{meta_path}: unreadable ({exc})") from exc
-    flows, bad_flows = _read_lines(flow_log, flow_from_dict)
-    answers, bad_answers = ([], 0)
+    flows, bad_flows = _read_lines(flow_log, flow_from_dict, live)
+    answers: list[DnsAnswer] = []
+    anomalies: list[Anomaly] = []
+    bad_answers = bad_anomalies = 0
     if (folder / DNS_LOG).is_file():
-        answers, bad_answers = _read_lines(folder / DNS_LOG, _answer_from_dict)
+        answers, bad_answers = _read_lines(folder / DNS_LOG, _answer_from_dict, live)
+    if (folder / ANOMALY_LOG).is_file():
+        anomalies, bad_anomalies = _read_lines(folder / ANOMALY_LOG, _anomaly_from_dict, live)
     unique = list({flow.flow_id: flow for flow in flows}.values())
-    return StoredSession(meta, unique, answers, bad_flows + bad_answers)
+    return StoredSession(meta, unique, answers, anomalies,
+                         bad_flows + bad_answers + bad_anomalies)
 
 
 def _answer_from_dict(data: dict[str, Any]) -> DnsAnswer:
@@ -162,11 +184,18 @@ def _answer_from_dict(data: dict[str, Any]) -> DnsAnswer:
     )
 
 
-def _read_lines(path: Path, parse: Any) -> tuple[list[Any], int]:
+def _anomaly_from_dict(data: dict[str, Any]) -> Anomaly:
+    return Anomaly(kind=str(data["kind"]), detail=str(data["detail"]),
+                   packet=data.get("packet"), flow_id=data.get("flow_id"))
+
+
+def _read_lines(path: Path, parse: Any, live: bool = False) -> tuple[list[Any], int]:
     records, bad = [], 0
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in _nonblank(handle):
+                if live and not line.endswith("\n"):
+                    break  # still being written
                 try:
                     records.append(parse(json.loads(line)))
                 except (ValueError, TypeError, KeyError):

@@ -37,13 +37,18 @@ class StreamPrefix:
         rel = (seq - self.base) % SEQ_MODULO
         if rel >= self.limit:  # beyond the prefix, or before the anchor (wrapped around)
             return None
-        if self._stored >= self.limit:
-            return None
-        if rel in self._segments and len(self._segments[rel]) >= len(payload):
-            return None  # retransmission
-        payload = payload[: self.limit - rel]
+        have = len(self._prefix)
+        if rel < have:  # a retransmission: keep only what the prefix does not hold yet
+            payload = payload[have - rel :]
+            rel = have
+        old = self._segments.get(rel, b"")
+        # `_stored` is what is held (prefix and waiting segments); it never exceeds `limit`.
+        room = max(0, min(self.limit - rel, self.limit - self._stored + len(old)))
+        payload = payload[:room]
+        if len(payload) <= len(old):
+            return None  # a retransmission, or no room left
         self._segments[rel] = payload
-        self._stored += len(payload)
+        self._stored += len(payload) - len(old)
         return self._extend()
 
     def _extend(self) -> bytes | None:
@@ -62,6 +67,7 @@ class StreamPrefix:
         if grown:
             covered = len(self._prefix)
             self._segments = {r: s for r, s in self._segments.items() if r + len(s) > covered}
+            self._stored = covered + sum(len(s) for s in self._segments.values())
             return self._prefix
         return None
 

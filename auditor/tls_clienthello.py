@@ -108,10 +108,14 @@ def _parse_body(body: memoryview, dtls: bool = False) -> ClientHello:
         data = body[pos : pos + ext_len]
         if ext_type == EXT_SERVER_NAME:
             server_name = _server_name(data)
-        elif ext_type == EXT_ALPN:
-            alpn = _alpn(data)
-        elif ext_type == EXT_SUPPORTED_VERSIONS:
-            offers_tls13 = _offers_tls13(data)
+        elif ext_type in (EXT_ALPN, EXT_SUPPORTED_VERSIONS):
+            try:
+                if ext_type == EXT_ALPN:
+                    alpn = _alpn(data)
+                else:
+                    offers_tls13 = _offers_tls13(data)
+            except (IndexError, struct.error, ClientHelloError):
+                problem = problem or f"extension {ext_type} is malformed"
         pos += ext_len
     return ClientHello(server_name, alpn, legacy_version, offers_tls13, problem)
 
@@ -134,7 +138,10 @@ def _server_name(data: memoryview) -> str | None:
 def server_name_text(raw: bytes) -> str:
     """A server name from the wire as a lowercase host name; raises ClientHelloError if it
     is not one."""
-    name = raw.decode("ascii").rstrip(".").lower()
+    try:
+        name = raw.decode("ascii").rstrip(".").lower()
+    except UnicodeDecodeError as exc:
+        raise ClientHelloError(f"server name {raw!r} is not ASCII") from exc
     if not name or any(c.isspace() or ord(c) < 0x21 for c in name):
         raise ClientHelloError(f"server name {raw!r} is not a host name")
     return name
@@ -142,10 +149,14 @@ def server_name_text(raw: bytes) -> str:
 
 def _alpn(data: memoryview) -> tuple[str, ...]:
     (list_len,) = struct.unpack_from("!H", data, 0)
-    pos, end = 2, min(2 + list_len, len(data))
+    pos, end = 2, 2 + list_len
+    if end > len(data):
+        raise ClientHelloError("ALPN list runs past its extension")
     protocols = []
     while pos < end:
         length = data[pos]
+        if pos + 1 + length > end:
+            raise ClientHelloError("ALPN protocol name runs past the list")
         protocols.append(bytes(data[pos + 1 : pos + 1 + length]).decode("ascii", "replace"))
         pos += 1 + length
     return tuple(protocols)

@@ -4,13 +4,24 @@ that write scapy-built packets into capture files."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
-from scapy.packet import Packet
+from scapy.layers.inet import TCP
+from scapy.layers.tls.record import TLS
+from scapy.packet import Packet, split_layers
 from scapy.utils import PcapNgWriter, PcapWriter
 
 from auditor.catalog import Catalog, load_catalog
+
+# Importing scapy's TLS layer (the tests build ClientHellos with it) binds it to TCP port 443
+# for the rest of the process, so any later dissection of a port-443 payload would become a
+# TLS parse and rebuild, and results would depend on test order. Import it here, before any
+# test module, and undo the binding: TLS is built explicitly, never guessed from the port.
+split_layers(TCP, TLS, sport=443)
+split_layers(TCP, TLS, dport=443)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CAPTURES = REPO.parent / "shared" / "captures"
@@ -41,8 +52,72 @@ def write_pcap(path: Path, packets: Iterable[Packet], linktype: int | None = Non
 
 
 def write_pcapng(path: Path, packets: Iterable[Packet]) -> Path:
-    """Write scapy packets to a pcapng file (one interface per link type)."""
+    """Write scapy packets to a pcapng file (scapy makes one interface per `sniffed_on`
+    name, with the link type of its first packet)."""
     with PcapNgWriter(str(path)) as writer:
         for packet in packets:
             writer.write(packet)
     return path
+
+
+def tls_client_hello(
+    server_name: bytes | None = b"meet.google.com",
+    alpn: tuple[bytes, ...] = (b"h2", b"http/1.1"),
+    versions: tuple[int, ...] = (0x3A3A, 0x0304, 0x0303),
+    extra: tuple[bytes, ...] = (),
+) -> bytes:
+    """A browser-like TLS 1.3 ClientHello handshake message (type byte first), built with
+    scapy's TLS layer: GREASE extensions first and last, a post-quantum X25519MLKEM768 key
+    share (1216 + 32 bytes) and a GREASE ECH extension, so it is about 1.6 KB and needs two
+    TCP segments. `extra` extensions (raw bytes) go after the SNI and ALPN."""
+    from scapy.layers.tls.extensions import (
+        ProtocolName,
+        ServerName,
+        TLS_Ext_ALPN,
+        TLS_Ext_ServerName,
+        TLS_Ext_SupportedGroups,
+        TLS_Ext_SupportedVersion_CH,
+        TLS_Ext_Unknown,
+    )
+    from scapy.layers.tls.handshake import TLSClientHello
+    from scapy.layers.tls.keyexchange_tls13 import KeyShareEntry, TLS_Ext_KeyShare_CH
+
+    filler = bytes(range(256)) * 8
+    extensions: list[Any] = [TLS_Ext_Unknown(type=0x0A0A, val=b"")]  # GREASE
+    if server_name is not None:
+        extensions.append(TLS_Ext_ServerName(servernames=[ServerName(servername=server_name)]))
+    extensions.append(TLS_Ext_SupportedGroups(groups=[0x2A2A, 0x11EC, 29, 23, 24]))
+    if alpn:
+        extensions.append(TLS_Ext_ALPN(protocols=[ProtocolName(protocol=p) for p in alpn]))
+    extensions += [TLS_Ext_Unknown(raw) for raw in extra]
+    if versions:
+        extensions.append(TLS_Ext_SupportedVersion_CH(versions=list(versions)))
+    extensions += [
+        TLS_Ext_KeyShare_CH(client_shares=[
+            KeyShareEntry(group=0x2A2A, key_exchange=b"\x00"),  # GREASE share
+            KeyShareEntry(group=0x11EC, key_exchange=filler[: 1216 + 32]),  # X25519MLKEM768
+            KeyShareEntry(group=29, key_exchange=filler[7:39]),  # X25519
+        ]),
+        TLS_Ext_Unknown(type=0xFE0D, val=filler[:218]),  # GREASE encrypted_client_hello
+        TLS_Ext_Unknown(type=0xFAFA, val=b"\x00"),  # GREASE
+    ]
+    hello = TLSClientHello(
+        version=0x0303,
+        gmt_unix_time=0x11223344,
+        random_bytes=filler[100:128],
+        sid=filler[:32],
+        ciphers=[0x5A5A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xCCA9],
+        comp=[0],
+        ext=extensions,
+    )
+    return bytes(hello)
+
+
+def tls_records(handshake: bytes, split_at: tuple[int, ...] = ()) -> bytes:
+    """Wrap a handshake message in TLS records, one record per piece cut at `split_at`."""
+    cuts = (0, *split_at, len(handshake))
+    out = b""
+    for start, end in pairwise(cuts):
+        piece = handshake[start:end]
+        out += b"\x16\x03\x01" + len(piece).to_bytes(2, "big") + piece
+    return out

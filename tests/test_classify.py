@@ -53,8 +53,12 @@ def test_local_addresses_and_names(catalog: Catalog) -> None:
         assert result.category is Category.LOCAL, address
         assert result.evidence[0].kind == "local-range"
     assert verdict(catalog, "printer.local", None).category is Category.LOCAL
-    # A local address decides even when a name says otherwise (e.g. a name from a LAN proxy).
-    assert verdict(catalog, "zoom.us", "192.168.1.10").category is Category.LOCAL
+    assert verdict(catalog, "nas.corp.example", "10.1.2.3").category is Category.LOCAL
+    # A known name decides over a local address (a relay on the LAN or loopback), and the
+    # disagreement is reported.
+    relayed = verdict(catalog, "zoom.us", "192.168.1.10")
+    assert relayed.category is Category.FIRST_PARTY
+    assert any(e.kind == "conflict" and "a local address" in e.detail for e in relayed.evidence)
 
 
 def test_unknown_is_never_guessed(catalog: Catalog) -> None:

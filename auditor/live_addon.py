@@ -1,0 +1,370 @@
+"""The mitmproxy addon: records every flow a proxied app makes into a live audit session.
+
+Options (all `--set vcaudit_*=...`): `vcaudit_out` session folder, `vcaudit_app` audited app,
+`vcaudit_refresh` seconds between report refreshes (0: only at shutdown), `vcaudit_rules`
+extra catalog files, `vcaudit_passthrough_pinned` relay hosts that refused the proxy's
+certificate untouched from then on, `vcaudit_trim_messages` drop raw TCP/UDP/WebSocket message
+contents once counted, so memory stays flat on long calls (`vcaudit proxy` turns it on; never
+while flows are saved with -w). Relayed connections to pinned hosts are always trimmed: plain
+mitmproxy would not keep them at all.
+
+A failure inside a hook is logged as an anomaly of the session and never reaches the traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, dns, exceptions, http, tcp, tls, udp
+from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy import layer, layers
+
+from auditor.app_detection import UnknownAppError
+from auditor.catalog import CatalogError, load_catalog
+from auditor.live_session import LiveSession
+from auditor.mitm_records import (
+    dns_flow_records,
+    http_flow_record,
+    pinned_handshake_record,
+    stream_flow_record,
+)
+from auditor.records import Visibility
+from auditor.session_folder import SessionFolderError
+from auditor.tls_clienthello import (
+    ClientHelloError,
+    client_hello_length,
+    parse_client_hello,
+    tls_records_handshake,
+)
+
+logger = logging.getLogger("vcaudit")
+
+
+@dataclass(slots=True)
+class FlowNotes:
+    """What the addon tracks about a flow while it runs. Kept beside the flow, not in its
+    metadata, so saved flow files stay as mitmproxy wrote them."""
+
+    recorded: bool = False
+    counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # msgs up/down, bytes
+    starts_like_tls: bool | None = None
+    passthrough: bool = False
+    passthrough_sni: str | None = None
+
+
+
+
+def guarded[F: Callable[..., Any]](hook: F) -> F:
+    """Run a hook so that any failure becomes an anomaly instead of breaking the flow."""
+
+    @functools.wraps(hook)
+    def wrapper(self: VcauditAddon, *args: Any) -> Any:
+        try:
+            return hook(self, *args)
+        except Exception as exc:  # noqa: BLE001 - the user's traffic must never suffer
+            self.note_failure(hook.__name__, exc, args)
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class VcauditAddon:
+    """Records HTTP(S), WebSocket, raw TCP/UDP, DNS and pinned-TLS flows."""
+
+    def __init__(self) -> None:
+        self.session: LiveSession | None = None
+        self.refresh_seconds = 30
+        self.passthrough_pinned = True
+        self.trim_messages = False
+        self._pinned: set[str] = set()
+        self._passthrough_sni: dict[str, str | None] = {}
+        self._refresher: asyncio.Task[None] | None = None
+        self._notes: weakref.WeakKeyDictionary[Any, FlowNotes] = weakref.WeakKeyDictionary()
+
+    # --- options and life cycle -----------------------------------------------------------
+
+    def load(self, loader: Loader) -> None:
+        """Register the vcaudit_* options."""
+        loader.add_option("vcaudit_out", str, "",
+                          "Session folder (default: a new folder under ./vcaudit-reports/).")
+        loader.add_option("vcaudit_app", str, "",
+                          "Audited app, e.g. zoom, teams, meet (default: detected).")
+        loader.add_option("vcaudit_refresh", int, 30,
+                          "Seconds between report refreshes while running; 0: at exit only.")
+        loader.add_option("vcaudit_rules", Sequence[str], [],
+                          "Extra catalog files in vcaudit's TOML format.")
+        loader.add_option("vcaudit_passthrough_pinned", bool, True,
+                          "Relay hosts whose TLS handshake the client refused, untouched.")
+        loader.add_option("vcaudit_trim_messages", bool, False,
+                          "Drop raw TCP/UDP/WebSocket message contents once counted "
+                          "(not while saving flows with -w).")
+
+    def configure(self, updated: set[str]) -> None:
+        """Validate options; create the session on start-up."""
+        if ctx.options.vcaudit_refresh < 0:
+            raise exceptions.OptionsError("vcaudit_refresh must be 0 or more seconds")
+        self.refresh_seconds = ctx.options.vcaudit_refresh
+        self.passthrough_pinned = ctx.options.vcaudit_passthrough_pinned
+        self.trim_messages = (ctx.options.vcaudit_trim_messages
+                              and not ctx.options.save_stream_file)
+        if self.session is not None:
+            fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules"} & updated
+            if fixed:
+                raise exceptions.OptionsError(
+                    f"{', '.join(sorted(fixed))} cannot change while a session is running")
+            return
+        try:
+            catalog = load_catalog([Path(p) for p in ctx.options.vcaudit_rules])
+            out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
+            app = ctx.options.vcaudit_app.strip() or None
+            self.session = LiveSession(catalog, out, app, "proxy", _describe_mode())
+        except (CatalogError, UnknownAppError, SessionFolderError) as exc:
+            raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
+
+    def running(self) -> None:
+        """Say where the session goes and start refreshing the report."""
+        if self.session is None:
+            return
+        logger.warning(f"vcaudit: recording this session in {self.session.folder} "
+                       "(decrypted traffic: readable by you only)")
+        logger.warning(f"vcaudit: point the app at this proxy ({_describe_mode()}); "
+                       "stop with Ctrl-C to write the final report")
+        if self.refresh_seconds > 0:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+    async def done(self) -> None:
+        """Write the final report when the proxy stops (Ctrl-C, SIGTERM, quit)."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+        session = self.session
+        if session is None:
+            return
+        session.close()
+        try:
+            outcome = await asyncio.to_thread(session.write_report, True)
+        except Exception as exc:  # noqa: BLE001 - the log is safe; say why the report is not
+            logger.error(f"vcaudit: could not write the report: {exc}; "
+                         f"run `vcaudit report {session.folder}`")
+            return
+        logger.warning(f"vcaudit: {outcome.report.document['summary']['flows']} flows; "
+                       f"report in {session.folder / 'report.md'}")
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            if self.session is None:
+                continue
+            try:
+                await asyncio.to_thread(self.session.write_report)
+            except Exception as exc:  # noqa: BLE001 - next refresh or shutdown tries again
+                self.note_failure("refresh", exc, ())
+
+    def note_failure(self, where: str, exc: Exception, args: tuple[Any, ...]) -> None:
+        """Turn an addon failure into an anomaly of the session (and a log line)."""
+        flow_id = getattr(args[0], "id", None) if args else None
+        logger.warning(f"vcaudit: {where} failed: {type(exc).__name__}: {exc}")
+        if self.session is not None:
+            try:
+                self.session.record_anomaly(f"addon-{where}-failed",
+                                            f"{type(exc).__name__}: {exc}", flow_id)
+            except Exception:
+                logger.exception("vcaudit: cannot record an anomaly")
+
+    # --- HTTP and WebSocket ----------------------------------------------------------------
+
+    @guarded
+    def response(self, flow: http.HTTPFlow) -> None:
+        """A completed exchange (WebSocket upgrades are recorded when the socket closes)."""
+        if flow.websocket is None:
+            self._record_http(flow)
+
+    @guarded
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A failed exchange: upstream unreachable, client aborted, protocol error."""
+        if flow.websocket is None:
+            self._record_http(flow)
+
+    @guarded
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Count a WebSocket message."""
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        self.count_message(flow, message.from_client, message.content)
+        if self.trim_messages:
+            del flow.websocket.messages[:-1]
+
+    @guarded
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        """Record a closed WebSocket connection with its message counts."""
+        notes = self.notes(flow)
+        if not notes.recorded:
+            notes.recorded = True
+            self._record(http_flow_record(flow, ws_counts=tuple(notes.counts)))  # type: ignore[arg-type]
+
+    def _record_http(self, flow: http.HTTPFlow) -> None:
+        notes = self.notes(flow)
+        if notes.recorded:
+            return
+        notes.recorded = True
+        self._record(http_flow_record(flow))
+
+    # --- pinning and passthrough -----------------------------------------------------------
+
+    @guarded
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        """The client aborted the handshake with the proxy: it does not accept our certificate
+        (certificate pinning, or the CA is not installed). Record it; relay that host from now
+        on so the app keeps working."""
+        client, server = data.context.client, data.context.server
+        record = pinned_handshake_record(str(uuid.uuid4()), client, server, data.conn.error)
+        self._record(record)
+        key = record.sni or (str(server.address[0]) if server.address else None)
+        if key and self.passthrough_pinned:
+            self._pinned.add(key)
+            logger.warning(f"vcaudit: the client refused the proxy's certificate for {key}; "
+                           "relaying it untouched from now on (recorded as pinned)")
+
+    @guarded
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Relay connections to pinned hosts as raw TCP that is counted but not decrypted."""
+        if not self._pinned or nextlayer.layer is not None:
+            return
+        context = nextlayer.context
+        if context.client.transport_protocol != "tcp":
+            return
+        sni = _sni_of(nextlayer.data_client())
+        server_host = str(context.server.address[0]) if context.server.address else None
+        if sni in self._pinned or server_host in self._pinned:
+            self._passthrough_sni[context.client.id] = sni or server_host
+            nextlayer.layer = layers.TCPLayer(context)
+
+    # --- raw TCP and UDP -------------------------------------------------------------------
+
+    @guarded
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        """Note a passed-through pinned host on its flow."""
+        if flow.client_conn.id in self._passthrough_sni:
+            notes = self.notes(flow)
+            notes.passthrough = True
+            notes.passthrough_sni = self._passthrough_sni.pop(flow.client_conn.id)
+
+    @guarded
+    def tcp_message(self, flow: tcp.TCPFlow) -> None:
+        """Count a relayed TCP read."""
+        message = flow.messages[-1]
+        self.count_message(flow, message.from_client, message.content)
+        if self.trim_messages or self.notes(flow).passthrough:
+            del flow.messages[:-1]
+
+    @guarded
+    def tcp_end(self, flow: tcp.TCPFlow) -> None:
+        """Record a closed TCP connection."""
+        self._record_stream(flow)
+
+    @guarded
+    def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        """Record a TCP connection that failed."""
+        self._record_stream(flow)
+
+    @guarded
+    def udp_message(self, flow: udp.UDPFlow) -> None:
+        """Count a relayed datagram."""
+        message = flow.messages[-1]
+        self.count_message(flow, message.from_client, message.content)
+        if self.trim_messages or self.notes(flow).passthrough:
+            del flow.messages[:-1]
+
+    @guarded
+    def udp_end(self, flow: udp.UDPFlow) -> None:
+        """Record a finished UDP flow (media, STUN, ...)."""
+        self._record_stream(flow)
+
+    @guarded
+    def udp_error(self, flow: udp.UDPFlow) -> None:
+        """Record a UDP flow that failed."""
+        self._record_stream(flow)
+
+    def _record_stream(self, flow: tcp.TCPFlow | udp.UDPFlow) -> None:
+        notes = self.notes(flow)
+        if notes.recorded:
+            return
+        notes.recorded = True
+        sni = notes.passthrough_sni
+        visibility = Visibility.PINNED if notes.passthrough else None
+        app_proto = "tls" if sni is not None or notes.starts_like_tls else None
+        counts = (notes.counts[0], notes.counts[1], notes.counts[2], notes.counts[3])
+        self._record(stream_flow_record(flow, counts, sni, visibility, app_proto))
+
+    # --- DNS -------------------------------------------------------------------------------
+
+    @guarded
+    def dns_response(self, flow: dns.DNSFlow) -> None:
+        """Record a DNS exchange and remember its answers to name later flows."""
+        self._record_dns(flow)
+
+    @guarded
+    def dns_error(self, flow: dns.DNSFlow) -> None:
+        """Record a DNS exchange that failed."""
+        self._record_dns(flow)
+
+    def _record_dns(self, flow: dns.DNSFlow) -> None:
+        notes = self.notes(flow)
+        if self.session is None or notes.recorded:
+            return
+        notes.recorded = True
+        record, answers = dns_flow_records(flow)
+        self.session.record_dns(answers)
+        self.session.record_flow(record)
+
+    # --- shared ----------------------------------------------------------------------------
+
+    def _record(self, record: Any) -> None:
+        if self.session is not None:
+            self.session.record_flow(record)
+
+    def notes(self, flow: Any) -> FlowNotes:
+        """The addon's notes on a flow, created on first use."""
+        notes = self._notes.get(flow)
+        if notes is None:
+            notes = self._notes[flow] = FlowNotes()
+        return notes
+
+    def count_message(self, flow: Any, from_client: bool, content: bytes | str) -> None:
+        """Count one relayed message on its flow (and note whether the stream starts like
+        TLS), so the message itself need not be kept."""
+        notes = self.notes(flow)
+        if notes.starts_like_tls is None:
+            notes.starts_like_tls = content[:1] in (b"\x16", "\x16")
+        side = 0 if from_client else 1
+        notes.counts[side] += 1
+        notes.counts[side + 2] += len(content)
+
+
+def _sni_of(data: bytes) -> str | None:
+    """The SNI of a ClientHello at the start of a TCP stream, if it has fully arrived."""
+    handshake, _ = tls_records_handshake(data)
+    try:
+        length = client_hello_length(handshake)
+        if length is None or len(handshake) < length:
+            return None
+        return parse_client_hello(handshake[:length]).server_name
+    except ClientHelloError:
+        return None
+
+
+def _describe_mode() -> str:
+    try:
+        modes = ", ".join(ctx.options.mode)
+        port = ctx.options.listen_port
+    except AttributeError:
+        return "mitmproxy"
+    listen = f", port {port}" if port else ""
+    return f"mitmproxy mode {modes}{listen}"

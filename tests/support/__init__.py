@@ -1,0 +1,1 @@
+"""Test-only helpers: local upstream servers, certificates, a proxy process."""

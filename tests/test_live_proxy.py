@@ -1,0 +1,191 @@
+"""The live addon in a real mitmdump, with real HTTPS clients and loopback upstream servers.
+
+The proxy's upstream connections are redirected to loopback by a test-only addon, while SNI
+and Host keep the real names (zoom.us, graph.facebook.com), so classification is real.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+
+from .support.certs import ServerCert, make_server_cert
+from .support.proxy_process import ADDON, MITMDUMP, MitmdumpProcess
+from .support.tunnel import http2_get
+from .support.upstream import UpstreamServer
+from .support.ws_client import websocket_echo
+
+NAMES = ["zoom.us", "us05web.zoom.us", "graph.facebook.com", "www.googletagmanager.com",
+         "pinned.zoom.us", "down.example"]
+
+
+@pytest.fixture(scope="module")
+def upstream_cert(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
+    return make_server_cert(tmp_path_factory.mktemp("certs"), NAMES)
+
+
+@pytest.fixture(scope="module")
+def upstreams(upstream_cert: ServerCert) -> Iterator[tuple[UpstreamServer, UpstreamServer]]:
+    with UpstreamServer(upstream_cert) as tls_server, UpstreamServer(None) as plain_server:
+        yield tls_server, plain_server
+
+
+def proxy_for(tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer],
+              *extra: str) -> MitmdumpProcess:
+    tls_server, plain_server = upstreams
+    return MitmdumpProcess(tmp_path, tmp_path / "session", tls_server.port, plain_server.port,
+                           list(extra))
+
+
+def trusting(proxy: MitmdumpProcess) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(proxy.ca_pem))
+
+
+def flows_of(session: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (session / "flows.jsonl").read_text().splitlines()]
+
+
+def wait_for(predicate: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_proxied_session_is_recorded_and_reported(
+        tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer],
+        upstream_cert: ServerCert) -> None:
+    # Lazy upstream connections let the client negotiate HTTP/2 with the proxy while the
+    # loopback upstream speaks HTTP/1.1.
+    proxy = proxy_for(tmp_path, upstreams, "--set", "vcaudit_app=zoom",
+                      "--set", "vcaudit_refresh=1", "--set", "connection_strategy=lazy")
+    session = proxy.session
+    with proxy:
+        context = trusting(proxy)
+        with httpx.Client(proxy=proxy.url, verify=context) as client:
+            assert client.get("https://zoom.us/signin").status_code == 200
+            assert client.post("https://graph.facebook.com/v2.6/123/activities",
+                               data={"event": "MOBILE_APP_INSTALL"}).status_code == 200
+            assert client.get("http://www.googletagmanager.com/gtm.js").status_code == 200
+            assert client.get("https://zoom.us/status/404").status_code == 404
+            assert client.get("https://zoom.us/bytes/100000").content == b"x" * 100000
+        assert http2_get(proxy.port, trusting(proxy), "us05web.zoom.us", "/h2") == 200
+        echoes = websocket_echo(proxy.port, context, "zoom.us", ["one", "two", "three"])
+        assert echoes == ["one", "two", "three"]
+        # A client that does not trust the proxy's CA: its first attempt fails (pinning)...
+        refusing = ssl.create_default_context(cafile=str(upstream_cert.ca_pem))
+        with httpx.Client(proxy=proxy.url, verify=refusing) as client, pytest.raises(
+                httpx.ConnectError):
+            client.get("https://pinned.zoom.us/first")
+        # ...then the host is relayed untouched, so the app keeps working.
+        with httpx.Client(proxy=proxy.url, verify=refusing) as client:
+            assert client.get("https://pinned.zoom.us/second").status_code == 200
+        wait_for(lambda: (session / "report.json").is_file())  # refreshed while running
+        assert proxy.stop(signal.SIGTERM) == 0
+    flows = flows_of(session)
+    by_url = {f["url"]: f for f in flows if f["url"]}
+
+    signin = by_url["https://zoom.us/signin"]
+    assert signin["method"] == "GET" and signin["status"] == 200
+    assert signin["visibility"] == "intercepted" and signin["sni"] == "zoom.us"
+    assert signin["host"] == "zoom.us" and signin["host_source"] == "http-host"
+    assert signin["bytes_up"] > 0 and signin["bytes_down"] > 0
+    assert signin["client_ip"] == "127.0.0.1" and signin["http_version"] == "HTTP/1.1"
+    assert signin["packets_up"] is None  # a proxy does not see packets
+    assert by_url["https://zoom.us/bytes/100000"]["bytes_down"] > 100000
+    assert by_url["https://zoom.us/status/404"]["status"] == 404
+    graph = by_url["https://graph.facebook.com/v2.6/123/activities"]
+    assert graph["request_content_type"] == "application/x-www-form-urlencoded"
+    assert graph["response_content_type"] == "application/json"
+    plain = by_url["http://www.googletagmanager.com/gtm.js"]
+    assert plain["visibility"] == "plaintext"
+    assert by_url["https://us05web.zoom.us/h2"]["http_version"] == "HTTP/2.0"
+
+    websocket = next(f for f in flows if f["app_proto"] == "websocket")
+    assert (websocket["messages_up"], websocket["messages_down"]) == (3, 3)
+    assert websocket["bytes_up"] > 0 and websocket["url"] == "https://zoom.us/ws"
+
+    pinned = [f for f in flows if f["host"] == "pinned.zoom.us"]
+    refused = [f for f in pinned if f["error"]]
+    relayed = [f for f in pinned if not f["error"]]
+    assert len(refused) == 1 and "refused the proxy's certificate" in refused[0]["error"]
+    assert refused[0]["visibility"] == "pinned" and refused[0]["host_source"] == "sni"
+    assert len(relayed) == 1 and relayed[0]["visibility"] == "pinned"
+    assert relayed[0]["bytes_up"] > 0 and relayed[0]["bytes_down"] > 0
+    assert relayed[0]["url"] is None  # passed through: not decrypted
+
+    report = json.loads((session / "report.json").read_text())
+    assert report["session"]["source"] == "proxy" and report["session"]["app"] == "zoom"
+    endpoints = {e["host"]: e for e in report["endpoints"]}
+    assert endpoints["graph.facebook.com"]["category"] == "ad-tech"
+    assert endpoints["graph.facebook.com"]["entity"] == "Meta"
+    assert endpoints["www.googletagmanager.com"]["category"] == "analytics"
+    assert endpoints["zoom.us"]["category"] == "first-party"
+    coverage = report["coverage"]
+    assert coverage["pinned"]["hosts"] == ["pinned.zoom.us"]
+    assert coverage["pinned"]["handshakes_refused"] == 1
+    assert coverage["pinned"]["connections_passed_through"] == 1
+    assert any("pinned.zoom.us" in note for note in coverage["notes"])
+    assert report["summary"]["flows"] == len(flows)
+    assert "vcaudit: recording this session in" in proxy.output()
+
+
+def test_a_killed_proxy_loses_no_completed_flow(
+        tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer]) -> None:
+    proxy = proxy_for(tmp_path, upstreams, "--set", "vcaudit_refresh=0")
+    with proxy:
+        with httpx.Client(proxy=proxy.url, verify=trusting(proxy)) as client:
+            for n in range(25):
+                assert client.get(f"https://zoom.us/call/{n}").status_code == 200
+        wait_for(lambda: len(flows_of(proxy.session)) == 25)
+        assert proxy.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert not (proxy.session / "report.json").exists()
+    result = CliRunner().invoke(main, ["report", str(proxy.session)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((proxy.session / "report.json").read_text())
+    assert report["summary"]["flows"] == 25
+    recovered = {f["url"] for f in flows_of(proxy.session)}
+    assert recovered == {f"https://zoom.us/call/{n}" for n in range(25)}
+    assert report["session"]["app"] == "zoom"  # detected from the log
+
+
+def test_failed_exchanges_are_recorded_with_their_error(
+        tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer]) -> None:
+    tls_server, _ = upstreams
+    # Port 80 goes to a port nothing listens on: the upstream is unreachable.
+    proxy = MitmdumpProcess(tmp_path, tmp_path / "session", tls_server.port, 1)
+    with proxy:
+        with httpx.Client(proxy=proxy.url, verify=trusting(proxy)) as client:
+            assert client.get("http://down.example/x").status_code == 502
+        wait_for(lambda: (proxy.session / "flows.jsonl").stat().st_size > 0)
+        proxy.stop()
+    failed = flows_of(proxy.session)[0]
+    assert failed["url"] == "http://down.example/x" and failed["status"] is None
+    assert failed["error"]
+
+
+@pytest.mark.parametrize("option, message", [
+    ("vcaudit_refresh=-1", "vcaudit_refresh must be 0 or more"),
+    ("vcaudit_app=zooom", "unknown app 'zooom'"),
+])
+def test_bad_options_are_refused_at_start(tmp_path: Path, option: str, message: str) -> None:
+    result = subprocess.run(
+        [str(MITMDUMP), "-s", str(ADDON), "--listen-port", "0", "--set", option,
+         "--set", f"vcaudit_out={tmp_path / 's'}", "--set", f"confdir={tmp_path}"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
