@@ -88,6 +88,7 @@ class VcauditAddon:
         self._passthrough_sni: dict[str, str | None] = {}
         self._refresher: asyncio.Task[None] | None = None
         self._notes: weakref.WeakKeyDictionary[Any, FlowNotes] = weakref.WeakKeyDictionary()
+        self._running = False
 
     # --- options and life cycle -----------------------------------------------------------
 
@@ -113,14 +114,16 @@ class VcauditAddon:
             raise exceptions.OptionsError("vcaudit_refresh must be 0 or more seconds")
         self.refresh_seconds = ctx.options.vcaudit_refresh
         self.passthrough_pinned = ctx.options.vcaudit_passthrough_pinned
-        self.trim_messages = (ctx.options.vcaudit_trim_messages
-                              and not ctx.options.save_stream_file)
+        self.trim_messages = ctx.options.vcaudit_trim_messages and not _saving_flows()
+        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules"} & updated
         if self.session is not None:
-            fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules"} & updated
-            if fixed:
+            if not fixed:
+                return
+            if self._running:
                 raise exceptions.OptionsError(
                     f"{', '.join(sorted(fixed))} cannot change while a session is running")
-            return
+            self.session.discard()  # options set before start-up replace the defaults
+            self.session = None
         try:
             catalog = load_catalog([Path(p) for p in ctx.options.vcaudit_rules])
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
@@ -131,6 +134,7 @@ class VcauditAddon:
 
     def running(self) -> None:
         """Say where the session goes and start refreshing the report."""
+        self._running = True
         if self.session is None:
             return
         logger.warning(f"vcaudit: recording this session in {self.session.folder} "
@@ -147,6 +151,7 @@ class VcauditAddon:
         session = self.session
         if session is None:
             return
+        self._record_open_streams()
         session.close()
         try:
             outcome = await asyncio.to_thread(session.write_report, True)
@@ -303,6 +308,15 @@ class VcauditAddon:
         counts = (notes.counts[0], notes.counts[1], notes.counts[2], notes.counts[3])
         self._record(stream_flow_record(flow, counts, sni, visibility, app_proto))
 
+    def _record_open_streams(self) -> None:
+        """At shutdown, record raw TCP/UDP flows still open (media streams), as they are."""
+        for flow, notes in list(self._notes.items()):
+            if not notes.recorded and isinstance(flow, (tcp.TCPFlow, udp.UDPFlow)):
+                try:
+                    self._record_stream(flow)
+                except Exception as exc:  # noqa: BLE001 - keep recording the others
+                    self.note_failure("shutdown", exc, (flow,))
+
     # --- DNS -------------------------------------------------------------------------------
 
     @guarded
@@ -358,6 +372,14 @@ def _sni_of(data: bytes) -> str | None:
         return parse_client_hello(handshake[:length]).server_name
     except ClientHelloError:
         return None
+
+
+def _saving_flows() -> bool:
+    """Whether mitmproxy saves flows to a file (-w): their messages must then stay."""
+    try:
+        return bool(ctx.options.save_stream_file)
+    except AttributeError:  # the saving addon is not loaded
+        return False
 
 
 def _describe_mode() -> str:

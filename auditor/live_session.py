@@ -8,6 +8,7 @@ rebuilt from the logs, so a report written while running, on shutdown, or by
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,7 +22,9 @@ from auditor.offline_audit import AuditOutcome, rebuild_report
 from auditor.records import Anomaly, DnsAnswer, Flow, HostSource, record_to_dict
 from auditor.session_folder import (
     ANOMALY_LOG,
+    DEFAULT_PARENT,
     DNS_LOG,
+    FLOW_LOG,
     SESSION_META,
     AppendLog,
     FlowLog,
@@ -40,6 +43,7 @@ class LiveSession:
                  description: str) -> None:
         started = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
         self.session_id = f"{source}-{started}"
+        self._folder_was_new = out is None or not out.exists()
         self.folder = create_session_folder(out, self.session_id)
         self.catalog = catalog
         self.requested_app = app
@@ -53,14 +57,18 @@ class LiveSession:
         self._lock = threading.Lock()
         self._report_lock = threading.Lock()
         self.flow_count = 0
+        self.closed = False
         write_json(self.folder / SESSION_META, {
             "id": self.session_id, "source": source, "inputs": [description],
             "app_requested": app, "coverage": {},
         })
 
     def record_flow(self, flow: Flow) -> None:
-        """Name the flow from DNS seen so far if it has no name, classify it, append it."""
+        """Name the flow from DNS seen so far if it has no name, classify it, append it.
+        After close (shutdown), late flows are dropped: the report is already written."""
         with self._lock:
+            if self.closed:
+                return
             if flow.host is None:
                 flow = self._named_from_dns(flow)
             self._track_app(flow)
@@ -74,6 +82,8 @@ class LiveSession:
         if not answers:
             return
         with self._lock:
+            if self.closed:
+                return
             for answer in answers:
                 self._dns.append(record_to_dict(answer))
             self._answers.extend(answers)
@@ -84,6 +94,8 @@ class LiveSession:
     def record_anomaly(self, kind: str, detail: str, flow_id: str | None = None) -> None:
         """Log something that went wrong inside the addon; it never reaches the traffic."""
         with self._lock:
+            if self.closed:
+                return
             self._anomalies.append(record_to_dict(Anomaly(kind, detail[:500], None, flow_id)))
 
     def write_report(self, final: bool = False) -> AuditOutcome:
@@ -94,8 +106,21 @@ class LiveSession:
     def close(self) -> None:
         """Sync and close the logs."""
         with self._lock:
+            self.closed = True
             for log in (self._flows, self._dns, self._anomalies):
                 log.close()
+
+    def discard(self) -> None:
+        """Close a session that recorded nothing and remove the folder it created."""
+        self.close()
+        if self.flow_count or not self._folder_was_new:
+            return
+        for name in (FLOW_LOG, DNS_LOG, ANOMALY_LOG, SESSION_META):
+            (self.folder / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+            if self.folder.parent == DEFAULT_PARENT:
+                DEFAULT_PARENT.rmdir()  # only if it is empty too
 
     def _named_from_dns(self, flow: Flow) -> Flow:
         if flow.server_ip is None:

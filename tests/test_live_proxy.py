@@ -6,10 +6,13 @@ and Host keep the real names (zoom.us, graph.facebook.com), so classification is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +21,14 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from scapy.layers.dns import DNS, DNSQR
 
 from auditor.cli import main
 
 from .support.certs import ServerCert, make_server_cert
 from .support.proxy_process import ADDON, MITMDUMP, MitmdumpProcess
 from .support.tunnel import http2_get
-from .support.upstream import UpstreamServer
+from .support.upstream import UpstreamServer, free_port
 from .support.ws_client import websocket_echo
 
 NAMES = ["zoom.us", "us05web.zoom.us", "graph.facebook.com", "www.googletagmanager.com",
@@ -189,3 +193,61 @@ def test_bad_options_are_refused_at_start(tmp_path: Path, option: str, message: 
         capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+def test_raw_tcp_udp_and_dns_modes_are_recorded(tmp_path: Path) -> None:
+    """Modes that see more than HTTP (here reverse TCP/UDP and mitmproxy's DNS server, which
+    use the same hooks as WireGuard and local capture): media and STUN-like UDP, raw TCP and
+    DNS appear in the session, and UDP flows are named from the DNS the proxy answered."""
+    udp_echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp_echo.bind(("127.0.0.1", 0))
+    tcp_echo = socket.create_server(("127.0.0.1", 0))
+
+    def serve_udp() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data, peer = udp_echo.recvfrom(65536)
+                udp_echo.sendto(data, peer)
+
+    def serve_tcp() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = tcp_echo.accept()
+                with conn:
+                    conn.sendall(conn.recv(1000))
+
+    threading.Thread(target=serve_udp, daemon=True).start()
+    threading.Thread(target=serve_tcp, daemon=True).start()
+    udp_port, tcp_port, dns_port = free_port(), free_port(), free_port()
+    proxy = MitmdumpProcess(tmp_path, tmp_path / "session", 0, 0, [
+        "--mode", f"reverse:udp://127.0.0.1:{udp_echo.getsockname()[1]}@{udp_port}",
+        "--mode", f"reverse:tcp://127.0.0.1:{tcp_echo.getsockname()[1]}@{tcp_port}",
+        "--mode", f"dns@{dns_port}", "--set", "vcaudit_refresh=0"])
+    try:
+        with proxy, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(5)
+            query = bytes(DNS(id=7, rd=1, qd=DNSQR(qname="localhost")))
+            client.sendto(query, ("127.0.0.1", dns_port))
+            assert DNS(client.recv(1000)).ancount >= 1
+            for n in range(5):
+                client.sendto(b"media %d" % n, ("127.0.0.1", udp_port))
+                assert client.recv(100) == b"media %d" % n
+            with socket.create_connection(("127.0.0.1", tcp_port)) as raw:
+                raw.sendall(b"raw bytes")
+                assert raw.recv(100) == b"raw bytes"
+            wait_for(lambda: len(flows_of(proxy.session)) >= 2)  # DNS and TCP have ended
+            assert proxy.stop() == 0  # the UDP flow is still open: recorded at shutdown
+    finally:
+        udp_echo.close()
+        tcp_echo.close()
+    flows = flows_of(proxy.session)
+    dns_flow = next(f for f in flows if f["app_proto"] == "dns")
+    assert dns_flow["transport"] == "udp" and dns_flow["bytes_down"] > 0
+    answers = [json.loads(line) for line in (proxy.session / "dns.jsonl").open()]
+    assert any(a["query"] == "localhost" for a in answers)
+    media = next(f for f in flows if f["transport"] == "udp" and f["app_proto"] != "dns")
+    assert (media["messages_up"], media["messages_down"]) == (5, 5)
+    assert media["bytes_up"] == sum(len(b"media %d" % n) for n in range(5))
+    assert media["host"] == "localhost" and media["host_source"] == "dns"
+    raw_tcp = next(f for f in flows if f["transport"] == "tcp")
+    assert raw_tcp["bytes_up"] == raw_tcp["bytes_down"] == len(b"raw bytes")

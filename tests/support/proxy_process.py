@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -54,12 +53,10 @@ class MitmdumpProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mitmdump exited: {self.log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                if self.ca_pem.exists():
-                    return self
-            except OSError:
-                time.sleep(0.1)
+            # The addon says so once every listener is up, whatever the mode.
+            if "vcaudit: point the app at this proxy" in self.output() and self.ca_pem.exists():
+                return self
+            time.sleep(0.1)
         raise RuntimeError(f"mitmdump did not start: {self.log.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
