@@ -11,6 +11,7 @@ import json
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import threading
 import time
@@ -26,7 +27,7 @@ from scapy.layers.dns import DNS, DNSQR
 from auditor.cli import main
 
 from .support.certs import ServerCert, make_server_cert
-from .support.proxy_process import ADDON, MITMDUMP, MitmdumpProcess
+from .support.proxy_process import ADDON, MITMDUMP, REDIRECT, MitmdumpProcess
 from .support.tunnel import http2_get
 from .support.upstream import UpstreamServer, free_port
 from .support.ws_client import websocket_echo
@@ -251,3 +252,32 @@ def test_raw_tcp_udp_and_dns_modes_are_recorded(tmp_path: Path) -> None:
     assert media["host"] == "localhost" and media["host_source"] == "dns"
     raw_tcp = next(f for f in flows if f["transport"] == "tcp")
     assert raw_tcp["bytes_up"] == raw_tcp["bytes_down"] == len(b"raw bytes")
+
+
+def test_vcaudit_proxy_command(tmp_path: Path,
+                               upstreams: tuple[UpstreamServer, UpstreamServer]) -> None:
+    tls_server, _ = upstreams
+    port = free_port()
+    log = tmp_path / "proxy.log"
+    command = [str(MITMDUMP.with_name("vcaudit")), "proxy", "--app", "zoom",
+               "--out", str(tmp_path / "session"), "--",
+               "--listen-host", "127.0.0.1", "--listen-port", str(port),
+               "--set", f"confdir={tmp_path / 'conf'}", "--set", "ssl_insecure=true",
+               "-s", str(REDIRECT), "--set", f"test_upstream_port={tls_server.port}"]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: b"point the app at this proxy" in log.read_bytes(), timeout=30)
+        context = ssl.create_default_context(cafile=str(tmp_path / "conf" /
+                                                        "mitmproxy-ca-cert.pem"))
+        with httpx.Client(proxy=f"http://127.0.0.1:{port}", verify=context) as client:
+            assert client.get("https://graph.facebook.com/me").status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output_text = log.read_text()
+    assert "verdict: ad-tech: Meta (graph.facebook.com)" in output_text
+    assert str(tmp_path / "session" / "report.md") in output_text
+    assert stat.S_IMODE((tmp_path / "session").stat().st_mode) == 0o700
