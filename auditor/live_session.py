@@ -19,7 +19,14 @@ from auditor.catalog import Catalog
 from auditor.classify import classify_endpoint
 from auditor.dns_names import DnsIndex
 from auditor.offline_audit import AuditOutcome, rebuild_report
-from auditor.records import Anomaly, DnsAnswer, Flow, HostSource, record_to_dict
+from auditor.records import (
+    Anomaly,
+    Classification,
+    DnsAnswer,
+    Flow,
+    HostSource,
+    record_to_dict,
+)
 from auditor.session_folder import (
     ANOMALY_LOG,
     DEFAULT_PARENT,
@@ -34,6 +41,7 @@ from auditor.session_folder import (
 
 REDETECT_EVERY = 50  # flows between re-detections of the audited app while running
 MAX_ANSWERS_KEPT = 100_000  # DNS answers kept in memory for naming; all are in dns.jsonl
+MAX_VERDICTS_CACHED = 10_000
 
 
 class LiveSession:
@@ -54,6 +62,7 @@ class LiveSession:
         self._answers: list[DnsAnswer] = []
         self._dns_index: DnsIndex | None = None
         self._recent: list[Flow] = []
+        self._verdicts: dict[tuple[str | None, str | None, str | None], Classification] = {}
         self._lock = threading.Lock()
         self._report_lock = threading.Lock()
         self.flow_count = 0
@@ -72,8 +81,13 @@ class LiveSession:
             if flow.host is None:
                 flow = self._named_from_dns(flow)
             self._track_app(flow)
-            verdict = classify_endpoint(self.catalog, flow.host, flow.server_ip,
-                                        self._app.entity_id)
+            key = (flow.host, flow.server_ip, self._app.entity_id)
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                if len(self._verdicts) >= MAX_VERDICTS_CACHED:
+                    self._verdicts.clear()
+                verdict = self._verdicts[key] = classify_endpoint(
+                    self.catalog, flow.host, flow.server_ip, self._app.entity_id)
             self._flows.write(flow, verdict)
             self.flow_count += 1
 
