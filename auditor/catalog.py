@@ -75,6 +75,7 @@ class Rule:
     note: str | None
     file: str
     line: int | None
+    user: bool = False  # from a user's --rules file: wins over built-in rules for a domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +140,9 @@ class Catalog:
                 return NetworkMatch(hit[0], hit[1])
         return None
 
-    def add_file(self, text: str, name: str) -> None:
-        """Parse and add one catalog file; raise CatalogError on any bad entry."""
+    def add_file(self, text: str, name: str, user: bool = False) -> None:
+        """Parse and add one catalog file; raise CatalogError on any bad entry. Rules of a
+        `user` file win over built-in rules for the same domain or network."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -151,15 +153,16 @@ class Catalog:
         self.files.append(name)
         for raw in data.get("entity", []):
             self._add_entity(raw, name, text)
-        self._pending_rules.extend((raw, name, text) for raw in data.get("rule", []))
+        self._pending_rules.extend((raw, name, text, user) for raw in data.get("rule", []))
 
     def finish(self) -> Catalog:
         """Resolve rules against entities (which may come from any file) and index them."""
-        for raw, name, text in self._pending_rules:
-            self._add_rule(raw, name, text)
+        for raw, name, text, user in self._pending_rules:
+            self._add_rule(raw, name, text, user)
         self._pending_rules.clear()
         for rules in self._by_domain.values():
-            rules.sort(key=lambda r: PURPOSE_RANK[r.purpose])
+            # A user's rule for a domain overrides the built-in ones; then purpose decides.
+            rules.sort(key=lambda r: (not r.user, PURPOSE_RANK[r.purpose]))
         self._prefixes = {}
         for version, prefix in self._by_network:
             self._prefixes.setdefault(version, []).append(prefix)
@@ -167,7 +170,7 @@ class Catalog:
             prefixes.sort(reverse=True)
         return self
 
-    _pending_rules: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)
+    _pending_rules: list[tuple[dict[str, Any], str, str, bool]] = field(default_factory=list)
 
     def _add_entity(self, raw: dict[str, Any], name: str, text: str) -> None:
         where = _where(name, text, raw.get("id"), "entity")
@@ -190,7 +193,7 @@ class Catalog:
             file=name,
         )
 
-    def _add_rule(self, raw: dict[str, Any], name: str, text: str) -> None:
+    def _add_rule(self, raw: dict[str, Any], name: str, text: str, user: bool) -> None:
         where = _where(name, text, raw.get("id"), "rule")
         _check_keys(raw, RULE_KEYS, where)
         rule_id = _required_str(raw, "id", where)
@@ -218,15 +221,23 @@ class Catalog:
             id=rule_id, entity=entity, purpose=purpose, app=raw.get("app"),
             label=_required_str(raw, "label", where), domains=domains, cidrs=cidrs,
             source=_required_str(raw, "source", where), date=date, note=raw.get("note"),
-            file=name, line=_line_of(text, rule_id),
+            file=name, line=_line_of(text, rule_id), user=user,
         )
-        self.rules[rule_id] = rule
-        for domain in domains:
+        self.add_rule(rule)
+
+    def add_rule(self, rule: Rule) -> None:
+        """Index a validated rule (from a file, or made from a vendor's published ranges).
+        For the same network, the first rule added keeps it, unless a user's rule comes."""
+        self.rules[rule.id] = rule
+        for domain in rule.domains:
             self._by_domain.setdefault(domain, []).append(rule)
-        for cidr in cidrs:
+        for cidr in rule.cidrs:
             network = ipaddress.ip_network(cidr)
             slot = self._by_network.setdefault((network.version, network.prefixlen), {})
-            slot.setdefault(int(network.network_address), (rule, cidr))
+            key = int(network.network_address)
+            held = slot.get(key)
+            if held is None or (rule.user and not held[0].user):
+                slot[key] = (rule, cidr)
 
 
 def load_catalog(extra_files: Iterable[Path] = ()) -> Catalog:
@@ -240,7 +251,7 @@ def load_catalog(extra_files: Iterable[Path] = ()) -> Catalog:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"{path}: cannot be read ({exc})") from exc
-        catalog.add_file(text, str(path))
+        catalog.add_file(text, str(path), user=True)
     return catalog.finish()
 
 

@@ -197,3 +197,44 @@ def test_every_builtin_rule_is_sourced(catalog: Catalog) -> None:
     for rule_ in catalog.rules.values():
         assert rule_.source.startswith(("https://", "http://")), rule_.id
         assert rule_.line is not None and rule_.file.startswith("catalog/"), rule_.id
+
+
+# --- user files override the built-in data ------------------------------------------------
+
+def test_user_rule_wins_over_builtin_rule_for_the_same_domain(tmp_path: Path) -> None:
+    # The built-in catalog says googletagmanager.com is analytics; a user who self-hosts a
+    # tag gateway under that name can say otherwise, and their rule decides.
+    extra = tmp_path / "mine.toml"
+    extra.write_text(ENTITY + rule(id="acme.gtm-proxy", domains=["googletagmanager.com"]))
+    catalog = load_catalog([extra])
+    match = catalog.match_host("www.googletagmanager.com")
+    assert match is not None and match.rule.id == "acme.gtm-proxy" and match.rule.user
+    # A more specific built-in rule still decides below the user's domain.
+    extra.write_text(ENTITY + rule(id="acme.zoom", domains=["zoom.us"]))
+    catalog = load_catalog([extra])
+    assert catalog.match_host("us05web.zoom.us").rule.id == "acme.zoom"  # type: ignore[union-attr]
+    assert catalog.match_host("log.zoom.us").rule.id == "zoom.log"  # type: ignore[union-attr]
+
+
+def test_user_rule_can_make_an_internal_host_first_party_of_a_vendor(tmp_path: Path) -> None:
+    from auditor.classify import classify_endpoint
+    from auditor.records import Category
+
+    extra = tmp_path / "internal.toml"
+    extra.write_text(rule(id="zoom.onprem-connector", entity="zoom",
+                          domains=["zoom-mc.corp.example"], cidrs=["10.20.0.0/16"]))
+    catalog = load_catalog([extra])
+    verdict = classify_endpoint(catalog, "zoom-mc.corp.example", "10.20.1.2", "zoom")
+    assert verdict.category is Category.FIRST_PARTY and verdict.entity == "Zoom"
+    assert verdict.evidence[0].rule == "zoom.onprem-connector"
+    assert verdict.evidence[0].file and verdict.evidence[0].file.startswith(str(extra))
+    # The user's network also beats the built-in local range of the same size or wider.
+    assert catalog.match_address("10.20.1.2").rule.id == "zoom.onprem-connector"  # type: ignore[union-attr]
+
+
+def test_user_network_replaces_an_identical_builtin_network(tmp_path: Path) -> None:
+    extra = tmp_path / "net.toml"
+    extra.write_text(ENTITY + rule(id="acme.lab", domains=[], cidrs=["170.114.0.0/16"]))
+    catalog = load_catalog([extra])
+    assert catalog.match_address("170.114.1.1").rule.id == "acme.lab"  # type: ignore[union-attr]
+    assert load_catalog().match_address("170.114.1.1").rule.entity == "zoom"  # type: ignore[union-attr]
