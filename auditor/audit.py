@@ -13,7 +13,7 @@ from typing import Any
 from auditor.app_detection import AppChoice, choose_app
 from auditor.catalog import Catalog
 from auditor.classify import classify_endpoint
-from auditor.records import Classification, DnsAnswer, Evidence, Flow, HostSource
+from auditor.records import Classification, DnsAnswer, Evidence, Finding, Flow, HostSource
 
 
 @dataclass(slots=True)
@@ -29,6 +29,8 @@ class SessionData:
     classifications: dict[str, Classification]
     coverage: dict[str, Any] = field(default_factory=dict)  # source-specific counters
     catalog_files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # personal data, per flow
+    show_values: bool = False  # reports show found values instead of their short hashes
 
 
 def cname_chains(answers: list[DnsAnswer]) -> dict[str, tuple[str, ...]]:
@@ -68,6 +70,8 @@ def run_audit(
     inputs: list[str],
     requested_app: str | None,
     coverage: dict[str, Any] | None = None,
+    findings: list[Finding] | None = None,
+    show_values: bool = False,
 ) -> SessionData:
     """Decide the audited app and classify every flow. Raises UnknownAppError for a bad
     --app value."""
@@ -84,6 +88,8 @@ def run_audit(
         classifications=classifications,
         coverage=coverage or {},
         catalog_files=list(catalog.files),
+        findings=findings or [],
+        show_values=show_values,
     )
 
 

@@ -2,6 +2,7 @@
 
 Exit codes (also in the README):
   0  the audit ran and its report was written
+  1  the report was written and a --fail-on condition holds
   2  usage error (bad option or argument)
   3  an input file cannot be used (unreadable, not a capture, not a session folder)
   4  a catalog or rules file is invalid
@@ -27,12 +28,21 @@ from auditor.capture_format import InputError
 from auditor.catalog import Catalog, CatalogError, load_catalog
 from auditor.classify import classify_endpoint
 from auditor.domain_names import is_ip_address, normalise_host
+from auditor.fail_conditions import FailOnError, matched_conditions, parse_fail_on
 from auditor.offline_audit import AuditOutcome, analyze_files, rebuild_report
+from auditor.personal_data.identities import (
+    Identity,
+    IdentityError,
+    load_identity_file,
+    parse_identity,
+)
+from auditor.personal_data.scan import ScanContext
 from auditor.records import record_to_dict
 from auditor.session_folder import SessionFolderError
 from auditor.terminal_output import ProgressLine, print_summary
 
 EXIT_OK = 0
+EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_CATALOG = 4
@@ -56,7 +66,7 @@ def _errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
             return command(*args, **kwargs)
         except InputError as exc:
             _fail(str(exc), EXIT_INPUT)
-        except UnknownAppError as exc:
+        except (UnknownAppError, FailOnError, IdentityError) as exc:
             _fail(str(exc), EXIT_USAGE)
         except CatalogError as exc:
             _fail(str(exc), EXIT_CATALOG)
@@ -79,6 +89,20 @@ rules_option = click.option(
     "--rules", "rules", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
     help="Extra catalog file (TOML, same format as the built-in data); repeatable.",
 )
+identity_option = click.option(
+    "--identity", "identities", multiple=True, metavar="KIND=VALUE",
+    help="A value of yours to look for in what the app sends, in any encoding or hash "
+         "(email=alice@example.com, phone=+4915112345678, name='Alice Example'); repeatable.")
+identity_file_option = click.option(
+    "--identity-file", type=click.Path(path_type=Path, dir_okay=False),
+    help="A file of KIND=VALUE lines (or TOML) with values of yours to look for.")
+show_values_option = click.option(
+    "--show-values", is_flag=True,
+    help="Show found personal data in reports (default: a short hash per value).")
+fail_on_option = click.option(
+    "--fail-on", metavar="CONDITIONS",
+    help="Exit 1 when the report shows these, comma-separated: ad-tech, analytics, "
+         "third-party, unknown (contacted), <category>-pii, pii, identity, pinning.")
 app_option = click.option(
     "--app", metavar="NAME", help="The audited app (zoom, teams, meet, ...); detected if omitted.",
 )
@@ -97,50 +121,84 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Session folder to write (default: a new folder under ./vcaudit-reports/).")
 @rules_option
+@identity_option
+@identity_file_option
+@show_values_option
+@fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
 @_errors_as_exit_codes
 def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
-            rules: tuple[Path, ...], quiet: bool) -> None:
-    """Audit pcap/pcapng captures (format detected from content) into a session folder."""
+            rules: tuple[Path, ...], identities: tuple[str, ...], identity_file: Path | None,
+            show_values: bool, fail_on: str | None, quiet: bool) -> None:
+    """Audit captures (pcap, pcapng), mitmproxy flow files or HAR files (format detected
+    from content) into a session folder."""
+    conditions = parse_fail_on(fail_on)
+    scan = ScanContext.build(_identities(identities, identity_file))
     catalog = _load(rules)
     progress = ProgressLine(enabled=not quiet)
     outcome = analyze_files(catalog, list(files), out=out, app=app,
-                            progress=progress.for_file)
+                            progress=progress.for_file, scan=scan, show_values=show_values)
     progress.clear()
-    _finish(outcome, quiet)
+    _finish(outcome, quiet, conditions)
 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @app_option
 @rules_option
+@show_values_option
+@fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
 @_errors_as_exit_codes
-def report(folder: Path, app: str | None, rules: tuple[Path, ...], quiet: bool) -> None:
+def report(folder: Path, app: str | None, rules: tuple[Path, ...], show_values: bool,
+           fail_on: str | None, quiet: bool) -> None:
     """Rebuild every report file of a session folder from its flows.jsonl."""
+    conditions = parse_fail_on(fail_on)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a directory")
-    outcome = rebuild_report(_load(rules), folder, app)
-    _finish(outcome, quiet)
+    outcome = rebuild_report(_load(rules), folder, app, show_values=show_values)
+    _finish(outcome, quiet, conditions)
 
 
-def _finish(outcome: AuditOutcome, quiet: bool) -> None:
+def _finish(outcome: AuditOutcome, quiet: bool, conditions: list[str]) -> None:
     for warning in outcome.warnings:
         click.echo(f"vcaudit: warning: {warning}", err=True)
     if quiet:
         click.echo(str(outcome.folder))
-        return
-    print_summary(outcome.report.document, outcome.folder)
+    else:
+        print_summary(outcome.report.document, outcome.folder)
+    _gate(outcome.report.document, conditions)
+
+
+def _gate(document: dict[str, Any], conditions: list[str]) -> None:
+    """Exit with EXIT_FAIL_ON when a --fail-on condition holds."""
+    matched = matched_conditions(document, conditions)
+    if matched:
+        click.echo(f"vcaudit: fail-on matched: {' | '.join(matched)}", err=True)
+        sys.exit(EXIT_FAIL_ON)
+
+
+def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
+    identities = [parse_identity(spec) for spec in specs]
+    if path is not None:
+        identities += load_identity_file(path)
+    return identities
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @app_option
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Session folder (default: a new folder under ./vcaudit-reports/).")
+@identity_option
+@identity_file_option
+@show_values_option
+@fail_on_option
 @click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
                 metavar="[-- MITMPROXY_ARGS...]")
 @_errors_as_exit_codes
-def proxy(app: str | None, out: Path | None, mitmproxy_args: tuple[str, ...]) -> None:
+def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
+          identity_file: Path | None, show_values: bool, fail_on: str | None,
+          mitmproxy_args: tuple[str, ...]) -> None:
     """Run mitmproxy (mitmdump) with the vcaudit addon and report the session when stopped.
 
     Everything after `--` goes to mitmproxy unchanged, e.g. `--mode wireguard`,
@@ -149,10 +207,17 @@ def proxy(app: str | None, out: Path | None, mitmproxy_args: tuple[str, ...]) ->
     """
     from auditor.proxy_command import run_proxy  # mitmproxy loads only for this command
 
+    conditions = parse_fail_on(fail_on)
+    _identities(identities, identity_file)  # refused here, before the proxy starts
     if app:
         choose_app(_load(()), [], app)
+    settings = [f"vcaudit_identity={spec}" for spec in identities]
+    if identity_file is not None:
+        settings.append(f"vcaudit_identity_file={identity_file}")
+    if show_values:
+        settings.append("vcaudit_show_values=true")
     try:
-        folder = run_proxy(out, app, list(mitmproxy_args))
+        folder = run_proxy(out, app, list(mitmproxy_args), settings)
     except SystemExit as exc:
         if exc.code not in (0, None):
             sys.exit(EXIT_USAGE)
@@ -160,7 +225,9 @@ def proxy(app: str | None, out: Path | None, mitmproxy_args: tuple[str, ...]) ->
     report_path = folder / "report.json"
     if not report_path.is_file():
         _fail(f"no report was written in {folder}; run `vcaudit report {folder}`", EXIT_OUTPUT)
-    print_summary(json.loads(report_path.read_text(encoding="utf-8")), folder)
+    document = json.loads(report_path.read_text(encoding="utf-8"))
+    print_summary(document, folder)
+    _gate(document, conditions)
 
 
 @main.command()

@@ -16,14 +16,19 @@ from auditor.catalog import Catalog
 from auditor.live_addon import VcauditAddon
 from auditor.live_session import LiveSession
 from auditor.offline_audit import AuditOutcome
+from auditor.personal_data.scan import ScanContext
 
 
 def analyze_flow_files(catalog: Catalog, paths: list[Path], source: str, *,
-                       out: Path | None, app: str | None) -> AuditOutcome:
+                       out: Path | None, app: str | None, scan: ScanContext | None = None,
+                       show_values: bool = False) -> AuditOutcome:
     """Audit flow files into one session folder. Raises InputError for an unreadable file."""
-    session = LiveSession(catalog, out, app, source, ", ".join(str(p) for p in paths))
+    session = LiveSession(catalog, out, app, source, ", ".join(str(p) for p in paths),
+                          show_values)
     addon = VcauditAddon()
     addon.session = session
+    if scan is not None:
+        addon.scan_context = scan
     try:
         for path in paths:
             _replay(addon, path)

@@ -34,9 +34,12 @@ from auditor.mitm_records import (
     dns_flow_records,
     http_flow_record,
     pinned_handshake_record,
+    request_data,
     stream_flow_record,
 )
-from auditor.records import Visibility
+from auditor.personal_data.identities import IdentityError, load_identity_file, parse_identity
+from auditor.personal_data.scan import ScanContext, scan_request
+from auditor.records import Flow, Visibility
 from auditor.session_folder import SessionFolderError
 from auditor.tls_clienthello import (
     ClientHelloError,
@@ -84,6 +87,7 @@ class VcauditAddon:
         self.refresh_seconds = 30
         self.passthrough_pinned = True
         self.trim_messages = False
+        self.scan_context: ScanContext | None = ScanContext.build([])
         self._pinned: set[str] = set()
         self._passthrough_sni: dict[str, str | None] = {}
         self._refresher: asyncio.Task[None] | None = None
@@ -104,6 +108,15 @@ class VcauditAddon:
                           "Extra catalog files in vcaudit's TOML format.")
         loader.add_option("vcaudit_passthrough_pinned", bool, True,
                           "Relay hosts whose TLS handshake the client refused, untouched.")
+        loader.add_option("vcaudit_identity", Sequence[str], [],
+                          "Your own values to look for in what the app sends, as KIND=VALUE "
+                          "(email=alice@example.com, phone=+4915112345678, name=Alice Example).")
+        loader.add_option("vcaudit_identity_file", str, "",
+                          "A file of KIND=VALUE lines (or TOML) with your own values.")
+        loader.add_option("vcaudit_scan", bool, True,
+                          "Scan requests for personal data.")
+        loader.add_option("vcaudit_show_values", bool, False,
+                          "Show found values in reports instead of their short hashes.")
         loader.add_option("vcaudit_trim_messages", bool, False,
                           "Drop raw TCP/UDP/WebSocket message contents once counted "
                           "(not while saving flows with -w).")
@@ -115,6 +128,15 @@ class VcauditAddon:
         self.refresh_seconds = ctx.options.vcaudit_refresh
         self.passthrough_pinned = ctx.options.vcaudit_passthrough_pinned
         self.trim_messages = ctx.options.vcaudit_trim_messages and not _saving_flows()
+        try:
+            identities = [parse_identity(spec) for spec in ctx.options.vcaudit_identity]
+            if ctx.options.vcaudit_identity_file:
+                identities += load_identity_file(Path(ctx.options.vcaudit_identity_file))
+        except IdentityError as exc:
+            raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
+        self.scan_context = ScanContext.build(identities) if ctx.options.vcaudit_scan else None
+        if self.session is not None:
+            self.session.show_values = ctx.options.vcaudit_show_values
         fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules"} & updated
         if self.session is not None:
             if not fixed:
@@ -128,7 +150,8 @@ class VcauditAddon:
             catalog = load_catalog([Path(p) for p in ctx.options.vcaudit_rules])
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
             app = ctx.options.vcaudit_app.strip() or None
-            self.session = LiveSession(catalog, out, app, "proxy", _describe_mode())
+            self.session = LiveSession(catalog, out, app, "proxy", _describe_mode(),
+                                       ctx.options.vcaudit_show_values)
         except (CatalogError, UnknownAppError, SessionFolderError) as exc:
             raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
 
@@ -212,14 +235,29 @@ class VcauditAddon:
         notes = self.notes(flow)
         if not notes.recorded:
             notes.recorded = True
-            self._record(http_flow_record(flow, ws_counts=tuple(notes.counts)))  # type: ignore[arg-type]
+            record = http_flow_record(flow, ws_counts=tuple(notes.counts))  # type: ignore[arg-type]
+            self._record(record)
+            self._scan(flow, record)
 
     def _record_http(self, flow: http.HTTPFlow) -> None:
         notes = self.notes(flow)
         if notes.recorded:
             return
         notes.recorded = True
-        self._record(http_flow_record(flow))
+        record = http_flow_record(flow)
+        self._record(record)
+        self._scan(flow, record)
+
+    def _scan(self, flow: http.HTTPFlow, record: Flow) -> None:
+        """Look for personal data in what the client sent; bounded by the scan limits."""
+        if self.session is None or self.scan_context is None or flow.request is None:
+            return
+        outcome = scan_request(flow.id, record.host, request_data(flow.request),
+                               self.scan_context, record.client_ip)
+        self.session.record_findings(outcome.findings)
+        if outcome.partial:
+            self.session.record_anomaly("body-partially-scanned", "; ".join(outcome.partial),
+                                        flow.id)
 
     # --- pinning and passthrough -----------------------------------------------------------
 

@@ -23,6 +23,7 @@ from auditor.records import (
     Anomaly,
     Classification,
     DnsAnswer,
+    Finding,
     Flow,
     HostSource,
     record_to_dict,
@@ -31,6 +32,7 @@ from auditor.session_folder import (
     ANOMALY_LOG,
     DEFAULT_PARENT,
     DNS_LOG,
+    FINDING_LOG,
     FLOW_LOG,
     SESSION_META,
     AppendLog,
@@ -48,7 +50,7 @@ class LiveSession:
     """Where a proxy session's records go. Thread-safe for appends and report refreshes."""
 
     def __init__(self, catalog: Catalog, out: Path | None, app: str | None, source: str,
-                 description: str) -> None:
+                 description: str, show_values: bool = False) -> None:
         started = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
         self.session_id = f"{source}-{started}"
         self._folder_was_new = out is None or not out.exists()
@@ -59,6 +61,8 @@ class LiveSession:
         self._flows = FlowLog(self.folder)
         self._dns = AppendLog(self.folder / DNS_LOG)
         self._anomalies = AppendLog(self.folder / ANOMALY_LOG)
+        self._findings = AppendLog(self.folder / FINDING_LOG)
+        self.show_values = show_values
         self._answers: list[DnsAnswer] = []
         self._dns_index: DnsIndex | None = None
         self._recent: list[Flow] = []
@@ -105,6 +109,16 @@ class LiveSession:
                 del self._answers[: len(self._answers) // 2]
             self._dns_index = None
 
+    def record_findings(self, findings: list[Finding]) -> None:
+        """Log personal data found in a flow's request."""
+        if not findings:
+            return
+        with self._lock:
+            if self.closed:
+                return
+            for finding in findings:
+                self._findings.append(record_to_dict(finding))
+
     def record_anomaly(self, kind: str, detail: str, flow_id: str | None = None) -> None:
         """Log something that went wrong inside the addon; it never reaches the traffic."""
         with self._lock:
@@ -115,13 +129,14 @@ class LiveSession:
     def write_report(self, final: bool = False) -> AuditOutcome:
         """Rebuild every report file from the logs."""
         with self._report_lock:
-            return rebuild_report(self.catalog, self.folder, self.requested_app, live=not final)
+            return rebuild_report(self.catalog, self.folder, self.requested_app, live=not final,
+                                  show_values=self.show_values)
 
     def close(self) -> None:
         """Sync and close the logs."""
         with self._lock:
             self.closed = True
-            for log in (self._flows, self._dns, self._anomalies):
+            for log in (self._flows, self._dns, self._anomalies, self._findings):
                 log.close()
 
     def discard(self) -> None:
@@ -129,7 +144,7 @@ class LiveSession:
         self.close()
         if self.flow_count or not self._folder_was_new:
             return
-        for name in (FLOW_LOG, DNS_LOG, ANOMALY_LOG, SESSION_META):
+        for name in (FLOW_LOG, DNS_LOG, ANOMALY_LOG, FINDING_LOG, SESSION_META):
             (self.folder / name).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.folder.rmdir()

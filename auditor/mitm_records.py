@@ -17,6 +17,7 @@ from mitmproxy.net.http.http1 import assemble_request_head, assemble_response_he
 from auditor.dns_message import DnsError, parse_dns
 from auditor.dns_names import answers_from_message
 from auditor.domain_names import is_ip_address, normalise_host
+from auditor.personal_data.request_fields import RequestData
 from auditor.records import DnsAnswer, Flow, HostSource, Transport, Visibility
 
 Address = tuple[Any, ...] | None
@@ -156,6 +157,18 @@ def dns_flow_records(flow: dns.DNSFlow) -> tuple[Flow, list[DnsAnswer]]:
         error=flow.error.msg if flow.error else None,
     )
     return record, answers
+
+
+def request_data(request: http.Request) -> RequestData:
+    """What the client sent, for the personal-data scan: the body as sent (still
+    content-encoded); a body mitmproxy streamed instead of keeping is marked incomplete."""
+    return RequestData(
+        method=request.method,
+        url=request.pretty_url,
+        headers=tuple((k, v) for k, v in request.headers.items(multi=True)),
+        body=request.raw_content or b"",
+        body_complete=request.raw_content is not None,
+    )
 
 
 def _request_size(request: http.Request) -> int:

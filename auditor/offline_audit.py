@@ -16,6 +16,7 @@ from auditor.capture_format import InputError, InputFormat, detect_format
 from auditor.catalog import Catalog
 from auditor.pcap_flows import CaptureReading, read_capture
 from auditor.pcap_source import ProgressCallback
+from auditor.personal_data.scan import ScanContext
 from auditor.records import AnomalyLog, DnsAnswer, Flow, record_to_dict
 from auditor.report_build import BuiltReport, build_report
 from auditor.session_folder import (
@@ -51,6 +52,8 @@ def analyze_files(
     out: Path | None,
     app: str | None,
     progress: ProgressFactory | None = None,
+    scan: ScanContext | None = None,
+    show_values: bool = False,
 ) -> AuditOutcome:
     """Audit capture files (or mitmproxy flow files, or HAR files) into one session folder.
     Raises InputError for unusable input,
@@ -67,7 +70,8 @@ def analyze_files(
                              "HAR files in one session, not a mix")
         from auditor.flow_files import analyze_flow_files  # mitmproxy loads only when needed
 
-        return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app)
+        return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app,
+                                  scan=scan, show_values=show_values)
     flows: list[Flow] = []
     answers: list[DnsAnswer] = []
     readings: list[CaptureReading] = []
@@ -99,7 +103,7 @@ def analyze_files(
 
 
 def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
-                   live: bool = False) -> AuditOutcome:
+                   live: bool = False, show_values: bool = False) -> AuditOutcome:
     """Rebuild every report file of a session folder from its logs (`live`: while a proxy is
     still appending to them)."""
     stored = read_session_folder(folder, live)
@@ -117,7 +121,7 @@ def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
     session = run_audit(catalog, flows, stored.dns_answers,
                         session_id=meta.get("id", folder.name), source=meta.get("source", "pcap"),
                         inputs=meta.get("inputs", []), requested_app=requested,
-                        coverage=coverage)
+                        coverage=coverage, findings=stored.findings, show_values=show_values)
     report = build_report(session)
     write_report_files(folder, report)
     warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines

@@ -29,12 +29,16 @@ def default_folder() -> Path:
     return create_session_folder(None, f"proxy-{stamp}")
 
 
-def run_proxy(out: Path | None, app: str | None, mitmproxy_args: Sequence[str]) -> Path:
-    """Run the proxy until it is stopped; return the session folder."""
+def run_proxy(out: Path | None, app: str | None, mitmproxy_args: Sequence[str],
+              settings: Sequence[str] = ()) -> Path:
+    """Run the proxy until it is stopped; return the session folder. `settings` are extra
+    `vcaudit_*=value` options."""
     folder = out if out is not None else default_folder()
     args = ["--set", f"vcaudit_out={folder}", "--set", "vcaudit_trim_messages=true"]
     if app:
         args += ["--set", f"vcaudit_app={app}"]
+    for setting in settings:
+        args += ["--set", setting]
     run(VcauditMaster, cmdline.mitmdump, [*args, *mitmproxy_args])
     return folder
 

@@ -137,6 +137,25 @@ class Classification:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """One kind of personal data found in one place of what a flow sent.
+
+    `location` is the part of the request (path, query, header, cookie, body, dns), `path`
+    the field within it (`extinfo[5]`), `encoding` how the value was wrapped (`form>json-string`,
+    `query>sha256`, ...). `value` is kept in the session folder; reports redact it unless asked.
+    """
+
+    flow_id: str
+    kind: str
+    location: str
+    path: str
+    encoding: str
+    value: str
+    detail: str
+    sdk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     """Something in the input that could not be read as expected; counted, never fatal."""
 

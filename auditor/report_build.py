@@ -25,6 +25,7 @@ from auditor.records import (
     record_to_dict,
 )
 from auditor.report_coverage import build_coverage
+from auditor.report_findings import build_findings, data_verdicts, who_received_what
 from auditor.timefmt import iso_utc
 
 SCHEMA = "vcaudit.report/1"
@@ -124,13 +125,20 @@ def build_report(session: SessionData) -> BuiltReport:
     flows = flows_frame(session)
     verdicts = endpoint_verdicts(session, flows)
     endpoints = endpoints_frame(flows, verdicts)
+    findings = build_findings(session.flows, session.findings, session.classifications,
+                              session.show_values)
     document = {
         "schema": SCHEMA,
         "generator": {"name": "vcaudit", "version": __version__},
         "session": _session_section(session),
         "summary": _summary(flows, endpoints),
         "endpoints": _endpoint_records(session, flows, endpoints, verdicts),
-        "findings": [],
+        "findings": findings,
+        "personal_data": {
+            "who_received_what": who_received_what(findings),
+            "verdicts": data_verdicts(findings),
+            "values_shown": session.show_values,
+        },
         "coverage": build_coverage(session, flows),
     }
     return BuiltReport(document, flows, endpoints)

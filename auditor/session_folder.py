@@ -21,6 +21,7 @@ from auditor.records import (
     Anomaly,
     Classification,
     DnsAnswer,
+    Finding,
     Flow,
     flow_from_dict,
     record_to_dict,
@@ -31,6 +32,7 @@ from auditor.report_build import BuiltReport
 FLOW_LOG = "flows.jsonl"
 DNS_LOG = "dns.jsonl"
 ANOMALY_LOG = "anomalies.jsonl"
+FINDING_LOG = "findings.jsonl"
 SESSION_META = "session.json"
 DEFAULT_PARENT = Path("vcaudit-reports")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -146,6 +148,7 @@ class StoredSession:
     flows: list[Flow]
     dns_answers: list[DnsAnswer]
     anomalies: list[Anomaly]
+    findings: list[Finding]
     bad_lines: int
 
 
@@ -171,9 +174,13 @@ def read_session_folder(folder: Path, live: bool = False) -> StoredSession:
         answers, bad_answers = _read_lines(folder / DNS_LOG, _answer_from_dict, live)
     if (folder / ANOMALY_LOG).is_file():
         anomalies, bad_anomalies = _read_lines(folder / ANOMALY_LOG, _anomaly_from_dict, live)
+    findings: list[Finding] = []
+    bad_findings = 0
+    if (folder / FINDING_LOG).is_file():
+        findings, bad_findings = _read_lines(folder / FINDING_LOG, _finding_from_dict, live)
     unique = list({flow.flow_id: flow for flow in flows}.values())
-    return StoredSession(meta, unique, answers, anomalies,
-                         bad_flows + bad_answers + bad_anomalies)
+    return StoredSession(meta, unique, answers, anomalies, findings,
+                         bad_flows + bad_answers + bad_anomalies + bad_findings)
 
 
 def _answer_from_dict(data: dict[str, Any]) -> DnsAnswer:
@@ -182,6 +189,13 @@ def _answer_from_dict(data: dict[str, Any]) -> DnsAnswer:
         chain=tuple(str(c) for c in data["chain"]), address=str(data["address"]),
         ttl=data.get("ttl"),
     )
+
+
+def _finding_from_dict(data: dict[str, Any]) -> Finding:
+    return Finding(flow_id=str(data["flow_id"]), kind=str(data["kind"]),
+                   location=str(data["location"]), path=str(data["path"]),
+                   encoding=str(data["encoding"]), value=str(data["value"]),
+                   detail=str(data["detail"]), sdk=data.get("sdk"))
 
 
 def _anomaly_from_dict(data: dict[str, Any]) -> Anomaly:

@@ -81,6 +81,8 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
         click.echo(f"  {category:<12} {numbers['endpoints']:>4} {noun:<9}{named}".rstrip())
     for line in verdict_lines(document):
         click.echo(f"verdict: {line}")
+    for line in document.get("personal_data", {}).get("verdicts", []):
+        click.echo(f"data: {line}")
     coverage = document["coverage"]
     click.echo(f"coverage: {coverage['flows_without_name']['flows']} flows without a name, "
                f"{coverage['encrypted_flows']['flows']} encrypted, "

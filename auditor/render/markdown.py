@@ -24,6 +24,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         *_header(report),
         "## Verdict", "", *[f"- {cell(line)}" for line in verdict_lines(report)], "",
         *_category_table(report),
+        *_personal_data(report),
         *_tracker_table(report),
         *_endpoint_table(report),
         *_coverage(report),
@@ -56,6 +57,33 @@ def _category_table(report: dict[str, Any]) -> list[str]:
     for name, numbers in report["summary"]["categories"].items():
         rows.append(f"| {name} | {numbers['endpoints']} | {numbers['flows']} | "
                     f"{byte_size(numbers['bytes_up'])} | {byte_size(numbers['bytes_down'])} |")
+    return [*rows, ""]
+
+
+def _personal_data(report: dict[str, Any]) -> list[str]:
+    section = report.get("personal_data", {})
+    rows = ["## What left the device", ""]
+    verdicts = section.get("verdicts") or []
+    rows += [f"- **{cell(line)}**" for line in verdicts] or [
+        "- No personal data was found going to anyone but the first party."]
+    table = section.get("who_received_what") or []
+    if table:
+        rows += ["", "| organisation | category | hosts | what it received |",
+                 "|---|---|---|---|"]
+        for row in table:
+            rows.append(f"| {cell(row['entity'])} | {row['category']} | "
+                        f"{cell(', '.join(row['hosts']))} | {cell(', '.join(row['kinds']))} |")
+    details = [f for f in report["findings"] if f["places"]]
+    if details:
+        shown = "values" if section.get("values_shown") else "values (redacted: short hashes)"
+        rows += ["", f"| host | data | where | encoding | {shown} | flows |",
+                 "|---|---|---|---|---|--:|"]
+        for f in details:
+            where = ", ".join(f"{p['location']} {p['path']}".strip() for p in f["places"][:3])
+            encodings = ", ".join(sorted({p["encoding"] for p in f["places"]}))
+            rows.append(f"| {cell(f['host'])} | {cell(f['label'])} | {cell(where)} | "
+                        f"{cell(encodings)} | {cell(', '.join(f['values'][:3]))} | "
+                        f"{len(f['flow_ids'])} |")
     return [*rows, ""]
 
 

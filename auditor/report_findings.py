@@ -1,0 +1,144 @@
+"""The report's findings: which organisation received which kinds of personal data, with the
+flows that prove it, and certificate pinning. Values are redacted (a short hash) unless the
+user asks to see them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from auditor.records import Category, Classification, Finding, Flow, Visibility
+
+# Readable names of the kinds of data, as they appear in verdicts and tables.
+KIND_LABELS = {
+    "advertising-id": "advertising ID", "device-id": "device or install ID",
+    "user-id": "user ID", "imei": "IMEI", "mac-address": "MAC address",
+    "email": "email address", "hashed-email": "hashed email", "phone": "phone number",
+    "device-model": "device model", "os-version": "OS and version", "time-zone": "time zone",
+    "locale": "locale", "carrier": "carrier", "geolocation": "geolocation", "city": "city",
+    "country": "country", "ip-address": "IP address", "screen-size": "screen size",
+    "device-hardware": "device hardware", "app-id": "app identifier",
+    "ad-tracking-status": "ad-tracking status", "hashed-user-data": "hashed user data",
+    "user-property": "user properties", "meeting-id": "meeting ID",
+    "meeting-topic": "meeting topic", "participant-name": "participant name",
+}
+# The order kinds are listed in: identifiers first, then location, then device facts.
+KIND_ORDER = ("email", "hashed-email", "phone", "advertising-id", "device-id", "user-id",
+              "imei", "mac-address", "ip-address", "geolocation", "city", "country",
+              "device-model", "os-version", "time-zone", "locale", "carrier", "meeting-id",
+              "meeting-topic", "participant-name", "hashed-user-data", "user-property",
+              "screen-size", "device-hardware", "app-id", "ad-tracking-status")
+# Data the vendor needs to run the meeting: only a finding when someone else receives it.
+MEETING_KINDS = frozenset({"meeting-id", "meeting-topic", "participant-name"})
+PINNING = "certificate-pinning"
+MAX_VALUES = 5
+MAX_PLACES = 10
+MAX_FLOW_IDS = 100
+
+
+def kind_label(kind: str) -> str:
+    """`advertising-id` -> `advertising ID`; `user-email` -> `your email`."""
+    if kind.startswith("user-"):
+        return f"your {kind[5:]}"
+    return KIND_LABELS.get(kind, kind.replace("-", " "))
+
+
+def redact(value: str) -> str:
+    """A value as reports show it by default: a short hash that still tells values apart."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def build_findings(flows: Iterable[Flow], findings: Iterable[Finding],
+                   verdicts: dict[str, Classification], show_values: bool) -> list[dict[str, Any]]:
+    """The findings list of report.json: personal data per (host, kind), then pinning."""
+    by_id = {flow.flow_id: flow for flow in flows}
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for finding in findings:
+        flow = by_id.get(finding.flow_id)
+        verdict = verdicts.get(finding.flow_id)
+        if flow is None or verdict is None:
+            continue
+        if finding.kind in MEETING_KINDS and verdict.category is Category.FIRST_PARTY:
+            continue
+        host = flow.host or flow.server_ip or "(unknown)"
+        group = groups.get((host, finding.kind))
+        if group is None:
+            group = groups[(host, finding.kind)] = {
+                "kind": finding.kind, "label": kind_label(finding.kind), "host": host,
+                "entity": verdict.entity, "category": verdict.category.value,
+                "first_party": verdict.first_party, "detail": finding.detail,
+                "flow_ids": [], "places": [], "values": [], "sdk": finding.sdk,
+            }
+        _add_unique(group["flow_ids"], finding.flow_id, MAX_FLOW_IDS)
+        place = {"location": finding.location, "path": finding.path,
+                 "encoding": finding.encoding}
+        _add_unique(group["places"], place, MAX_PLACES)
+        _add_unique(group["values"], finding.value if show_values else redact(finding.value),
+                    MAX_VALUES)
+    ordered = sorted(groups.values(), key=lambda g: (_category_rank(g["category"]), g["host"],
+                                                     _kind_rank(g["kind"]), g["kind"]))
+    return ordered + _pinning_findings(by_id.values(), verdicts)
+
+
+def who_received_what(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per organisation (and category): the hosts and the kinds of data they received."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for finding in findings:
+        if finding["kind"] == PINNING:
+            continue
+        key = (finding["entity"] or finding["host"], finding["category"])
+        row = table.setdefault(key, {"entity": key[0], "category": key[1],
+                                     "first_party": finding["first_party"], "hosts": [],
+                                     "kinds": []})
+        _add_unique(row["hosts"], finding["host"], 20)
+        _add_unique(row["kinds"], finding["label"], 50)
+    return sorted(table.values(), key=lambda r: (_category_rank(r["category"]), r["entity"]))
+
+
+def data_verdicts(findings: list[dict[str, Any]]) -> list[str]:
+    """One sentence per organisation outside the first party that received personal data."""
+    lines = []
+    for row in who_received_what(findings):
+        if row["category"] == Category.FIRST_PARTY.value:
+            continue
+        lines.append(f"{row['category']}: {row['entity']} ({', '.join(row['hosts'])}) "
+                     f"received {', '.join(row['kinds'])}")
+    return lines
+
+
+def _pinning_findings(flows: Iterable[Flow],
+                      verdicts: dict[str, Classification]) -> list[dict[str, Any]]:
+    by_host: dict[str, dict[str, Any]] = {}
+    for flow in flows:
+        if flow.visibility is not Visibility.PINNED or flow.error is None:
+            continue
+        host = flow.host or flow.server_ip or "(unknown)"
+        verdict = verdicts[flow.flow_id]
+        entry = by_host.setdefault(host, {
+            "kind": PINNING, "label": "certificate pinning", "host": host,
+            "entity": verdict.entity, "category": verdict.category.value,
+            "first_party": verdict.first_party,
+            "detail": "the client refused the proxy's certificate: its traffic to this host "
+                      "could not be inspected and was relayed untouched",
+            "flow_ids": [], "places": [], "values": [], "sdk": None,
+        })
+        _add_unique(entry["flow_ids"], flow.flow_id, MAX_FLOW_IDS)
+    return list(by_host.values())
+
+
+def _add_unique(items: list[Any], item: Any, limit: int) -> None:
+    if item not in items and len(items) < limit:
+        items.append(item)
+
+
+def _kind_rank(kind: str) -> int:
+    if kind.startswith("user-"):
+        return -1  # the user's own values first
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _category_rank(category: str) -> int:
+    order = ["ad-tech", "analytics", "third-party", "unknown", "first-party", "local"]
+    return order.index(category) if category in order else len(order)
