@@ -150,18 +150,22 @@ def _by_key(kind: str, key: str, field: Field,
 
 def _by_value(field: Field, client_ips: frozenset[str]) -> list[Detection]:
     value = field.value
-    out = []
-    for match in EMAIL.finditer(value):
-        out.append(Detection("email", field, match.group(0), "an email address"))
-    for match in MAC.finditer(value):
-        mac = match.group(0).lower().replace("-", ":")
-        if mac not in PLACEHOLDER_MACS:
-            out.append(Detection("mac-address", field, mac, "a MAC address"))
-    model = APPLE_MODEL.search(value)
-    if model and normalise_key(field.key) not in KEYS["device-model"]:
+    out: list[Detection] = []
+    # Cheap character tests first: most values hold none of these shapes.
+    if "@" in value:
+        for match in EMAIL.finditer(value):
+            out.append(Detection("email", field, match.group(0), "an email address"))
+    if len(value) >= 17 and (":" in value or "-" in value):
+        for match in MAC.finditer(value):
+            mac = match.group(0).lower().replace("-", ":")
+            if mac not in PLACEHOLDER_MACS:
+                out.append(Detection("mac-address", field, mac, "a MAC address"))
+    if "," in value and (model := APPLE_MODEL.search(value)) and normalise_key(
+            field.key) not in KEYS["device-model"]:
         out.append(Detection("device-model", field, model.group(0), "an Apple model identifier"))
     stripped = value.strip()
-    if IANA_ZONE.match(stripped) and normalise_key(field.key) not in KEYS["time-zone"]:
+    if "/" in stripped and IANA_ZONE.match(stripped) and normalise_key(field.key) not in KEYS[
+            "time-zone"]:
         out.append(Detection("time-zone", field, stripped, "an IANA time zone name"))
     if client_ips and stripped in client_ips and normalise_key(field.key) not in KEYS[
             "ip-address"]:

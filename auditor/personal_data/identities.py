@@ -121,3 +121,37 @@ def needles(identities: list[Identity]) -> list[Needle]:
                 add(hashlib.new(algorithm, form.encode()).hexdigest(), identity, algorithm)
     # Longest first, so a hash is reported as such rather than as a shorter coincidence.
     return sorted(out.values(), key=lambda n: -len(n.text))
+
+
+HASH_ENCODINGS = frozenset({"md5", "sha1", "sha256"})
+_HEX_RUN = re.compile(r"[0-9a-f]{32,}")
+
+
+class NeedleMatcher:
+    """Finds needles in text fast: hashes by looking up the hex runs of the text in a set,
+    the other forms by substring search; at most one needle per identity per text."""
+
+    def __init__(self, needle_list: tuple[Needle, ...] | list[Needle]) -> None:
+        self._hashes = {n.text: n for n in needle_list if n.encoding in HASH_ENCODINGS}
+        self._others = [n for n in needle_list if n.encoding not in HASH_ENCODINGS]
+
+    def find(self, text: str) -> list[Needle]:
+        """The needles in `text` (case-insensitive), hashes first, one per identity."""
+        lowered = text.lower()
+        found: list[Needle] = []
+        taken: set[int] = set()
+        if self._hashes and len(lowered) >= 32:
+            for run in _HEX_RUN.findall(lowered):
+                # A hash is a token of its own; check the run, and its ends for a hash glued
+                # to other hex (e.g. a salt), without sliding over every offset.
+                for candidate in {run, run[:64], run[-64:], run[:40], run[-40:], run[:32],
+                                  run[-32:]}:
+                    needle = self._hashes.get(candidate)
+                    if needle is not None and id(needle.identity) not in taken:
+                        taken.add(id(needle.identity))
+                        found.append(needle)
+        for needle in self._others:
+            if needle.text in lowered and id(needle.identity) not in taken:
+                taken.add(id(needle.identity))
+                found.append(needle)
+        return found

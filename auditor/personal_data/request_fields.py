@@ -35,6 +35,7 @@ ROUTINE_HEADERS = frozenset({
 })
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{12,}={0,2}$")
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{6,}")
+_HEX_OR_UUID = re.compile(r"^[0-9A-Fa-f-]+$")  # IDs and hashes: never worth base64-decoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,8 @@ class _Walker:
             self.json_text(location, path, stripped, encoding + ">json-string", depth + 1)
         elif "%" in value and (unquoted := unquote(value)) != value:
             self.value(location, path, key, unquoted, encoding + ">url", depth + 1)
-        elif _BASE64.match(stripped) and (decoded := _base64_text(stripped)) is not None:
+        elif (len(stripped) >= 12 and not _HEX_OR_UUID.match(stripped)
+              and _BASE64.match(stripped) and (decoded := _base64_text(stripped)) is not None):
             self.value(location, path, key, decoded, encoding + ">base64", depth + 1)
 
     def json_text(self, location: str, path: str, text: str, encoding: str,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from auditor.personal_data.detectors import Detection, detect
-from auditor.personal_data.identities import Identity, Needle, needles
+from auditor.personal_data.identities import Identity, Needle, NeedleMatcher, needles
 from auditor.personal_data.limits import DEFAULT_LIMITS, ScanLimits
 from auditor.personal_data.request_fields import Field, RequestData, request_fields
 from auditor.personal_data.sdk_fields import Sdk, load_sdks
@@ -21,6 +21,10 @@ class ScanContext:
     needles: tuple[Needle, ...] = ()
     sdks: tuple[Sdk, ...] = ()
     limits: ScanLimits = DEFAULT_LIMITS
+    matcher: NeedleMatcher = field(default_factory=lambda: NeedleMatcher(()))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "matcher", NeedleMatcher(self.needles))
 
     @classmethod
     def build(cls, identities: list[Identity], sdks: tuple[Sdk, ...] | None = None,
@@ -72,19 +76,15 @@ def _findings(flow_id: str, detections: list[Detection], fields: list[Field],
         if key not in out:  # the SDK's meaning, listed first, wins over the generic reason
             out[key] = Finding(flow_id, detection.kind, f.location, f.path, f.encoding,
                                detection.value, detection.why, detection.sdk)
-    for f in fields:
-        lowered = f.value.lower()
-        seen: set[Identity] = set()
-        for needle in context.needles:
-            if needle.identity in seen or needle.text not in lowered:
-                continue
-            seen.add(needle.identity)
-            kind = f"user-{needle.identity.kind}"
-            encoding = f.encoding if needle.encoding == "plain" else (
-                f"{f.encoding}>{needle.encoding}")
-            key = (kind, f.location, needle.identity.value)
-            out.setdefault(key, Finding(
-                flow_id, kind, f.location, f.path, encoding, needle.identity.value,
-                f"your {needle.identity.kind} ({needle.encoding})", None))
+    if context.needles:
+        for f in fields:
+            for needle in context.matcher.find(f.value):
+                kind = f"user-{needle.identity.kind}"
+                encoding = f.encoding if needle.encoding == "plain" else (
+                    f"{f.encoding}>{needle.encoding}")
+                key = (kind, f.location, needle.identity.value)
+                out.setdefault(key, Finding(
+                    flow_id, kind, f.location, f.path, encoding, needle.identity.value,
+                    f"your {needle.identity.kind} ({needle.encoding})", None))
     return list(out.values())
 
