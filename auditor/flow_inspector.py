@@ -15,9 +15,11 @@ from auditor.dns_message import DnsError, DnsMessage, parse_dns
 from auditor.gquic_hello import gquic_chlo_sni
 from auditor.http_request import (
     HttpHeadError,
+    HttpRequestBytes,
     HttpRequestHead,
     looks_like_http_request,
     parse_request_head,
+    requests_in_stream,
 )
 from auditor.quic_initial import (
     ClientHelloAssembler,
@@ -48,6 +50,7 @@ CLASSIC_STUN_TYPES = frozenset({b"\x00\x01", b"\x01\x01", b"\x01\x11", b"\x00\x0
                                 b"\x01\x02", b"\x01\x12"})
 DTLS_VERSIONS = (b"\xfe\xff", b"\xfe\xfd", b"\xfe\xfc")
 MAX_UDP_INSPECTED = 12
+MAX_QUERIES_KEPT = 256
 TCP_PREFIX_LIMIT = 16384
 
 AnomalySink = Callable[[str, str], None]
@@ -70,6 +73,8 @@ class FlowInspector:
         "alpn",
         "app_proto",
         "client_hint",
+        "client_stream",
+        "dns_queries",
         "done",
         "http",
         "sni",
@@ -82,6 +87,8 @@ class FlowInspector:
         self.sni_kind: str | None = None  # "sni" | "quic-sni" | "dtls-sni"
         self.alpn: tuple[str, ...] | None = None
         self.http: HttpRequestHead | None = None
+        self.client_stream: bytes | None = None  # plaintext HTTP: what the client sent
+        self.dns_queries: list[str] = []  # names this flow's client asked for
         self.client_hint: int | None = None
         self.done = False
         self._prefixes: list[StreamPrefix | None] = [None, None]
@@ -174,7 +181,21 @@ class FlowInspector:
             return
         self._hint_client(direction)
         self.http = self.http or head
-        self._finish_direction(direction)
+        # Keep reading this side (up to the prefix limit): later requests on the connection
+        # and request bodies are scanned for personal data when the flow is finished.
+        self.client_stream = prefix
+        if len(prefix) >= TCP_PREFIX_LIMIT:
+            self._finish_direction(direction)
+
+    def http_requests(self) -> list[HttpRequestBytes]:
+        """The plaintext HTTP requests the client sent, as far as they were kept."""
+        if self.client_stream is None:
+            return []
+        try:
+            return requests_in_stream(self.client_stream)
+        except HttpHeadError as exc:
+            self._anomaly("http-malformed-request", str(exc))
+            return []
 
     def _sniff_dns_over_tcp(self, direction: int, prefix: bytes) -> None:
         pos = 0
@@ -273,6 +294,8 @@ class FlowInspector:
         if head is not None:
             self._hint_client(direction)
             self.http = self.http or head
+            if self.client_stream is None:
+                self.client_stream = payload
 
     # --- shared ----------------------------------------------------------------------------
 
@@ -299,6 +322,9 @@ class FlowInspector:
             return
         if not message.is_response and self._dns_port != 5353:
             self._hint_client(direction)
+            for name, _qtype in message.questions:
+                if len(self.dns_queries) < MAX_QUERIES_KEPT and name not in self.dns_queries:
+                    self.dns_queries.append(name)
         self._dns_sink(direction, message)
 
     def _set_proto(self, proto: str) -> None:

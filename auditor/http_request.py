@@ -32,6 +32,8 @@ class HttpRequestHead:
     version: str
     host: str | None
     host_port: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    head_length: int = 0  # bytes of the request line and headers, blank line included
 
     @property
     def url(self) -> str | None:
@@ -61,16 +63,18 @@ def parse_request_head(prefix: bytes) -> HttpRequestHead | None:
         if len(prefix) >= MAX_HEAD:
             raise HttpHeadError(f"request head longer than {MAX_HEAD} bytes")
         return None
+    head_length = end + (4 if prefix[end : end + 4] == b"\r\n\r\n" else 2)
     lines = prefix[:end].split(b"\n")
     match = _REQUEST_LINE.match(lines[0])
     if not match or match.group(1) not in METHODS:
         raise HttpHeadError(f"bad request line {lines[0][:80]!r}")
-    host_value = None
+    headers = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
-        if sep and name.strip().lower() == b"host":
-            host_value = value.strip().decode("latin-1")
-            break
+        if sep:
+            headers.append((name.strip().decode("latin-1"),
+                            value.strip().decode("latin-1")))
+    host_value = next((v for k, v in headers if k.lower() == "host"), None)
     host, port = split_host_header(host_value) if host_value else (None, None)
     return HttpRequestHead(
         method=match.group(1).decode("ascii"),
@@ -78,7 +82,51 @@ def parse_request_head(prefix: bytes) -> HttpRequestHead | None:
         version=match.group(3).decode("ascii"),
         host=host,
         host_port=port,
+        headers=tuple(headers),
+        head_length=head_length,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequestBytes:
+    """One request read from a stream: its head, its body as sent, and whether the body was
+    all there (a stream prefix may end inside it)."""
+
+    head: HttpRequestHead
+    body: bytes
+    complete: bool
+
+
+def requests_in_stream(stream: bytes, limit: int = 32) -> list[HttpRequestBytes]:
+    """The requests at the start of a client's byte stream (keep-alive: one after another).
+
+    Stops at the first head that has not fully arrived. A body is delimited by its
+    Content-Length or, when chunked, by the final zero-length chunk; a body that runs past the
+    end of `stream` is returned as incomplete. Raises HttpHeadError on a malformed head.
+    """
+    out: list[HttpRequestBytes] = []
+    position = 0
+    while position < len(stream) and len(out) < limit:
+        head = parse_request_head(stream[position:])
+        if head is None:
+            break
+        start = position + head.head_length
+        fields = {k.lower(): v for k, v in head.headers}
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            end = stream.find(b"\r\n0\r\n\r\n", start - 2)
+            end = -1 if end < 0 else end + 7
+        else:
+            try:
+                length = max(0, int(fields.get("content-length", "0")))
+            except ValueError:
+                length = 0
+            end = start + length if start + length <= len(stream) else -1
+        if end < 0:
+            out.append(HttpRequestBytes(head, stream[start:], False))
+            break
+        out.append(HttpRequestBytes(head, stream[start:end], True))
+        position = end
+    return out
 
 
 def split_host_header(value: str) -> tuple[str | None, int | None]:

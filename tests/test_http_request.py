@@ -12,9 +12,9 @@ from auditor.http_request import (
     MAX_HEAD,
     METHODS,
     HttpHeadError,
-    HttpRequestHead,
     looks_like_http_request,
     parse_request_head,
+    requests_in_stream,
     split_host_header,
 )
 
@@ -31,7 +31,10 @@ M_SEARCH = (b"M-SEARCH * HTTP/1.1\r\n"
 
 def test_get_request_over_tcp() -> None:
     head = parse_request_head(GET + b"body that follows")
-    assert head == HttpRequestHead("GET", "/wc/api/v1/config?os=win", "HTTP/1.1", "zoom.us", None)
+    assert head is not None
+    assert (head.method, head.target, head.version, head.host, head.host_port) == (
+        "GET", "/wc/api/v1/config?os=win", "HTTP/1.1", "zoom.us", None)
+    assert head.head_length == len(GET) and ("Host", "zoom.us") in head.headers
     assert head.url == "http://zoom.us/wc/api/v1/config?os=win"
 
 
@@ -171,7 +174,10 @@ def test_first_host_header_wins() -> None:
 
 def test_lf_only_line_endings() -> None:
     head = parse_request_head(b"GET /x HTTP/1.1\nHost: zoom.us:8443\nAccept: */*\n\nbody")
-    assert head == HttpRequestHead("GET", "/x", "HTTP/1.1", "zoom.us", 8443)
+    assert head is not None
+    assert (head.method, head.target, head.version, head.host, head.host_port) == (
+        "GET", "/x", "HTTP/1.1", "zoom.us", 8443)
+    assert head.head_length == len(b"GET /x HTTP/1.1\nHost: zoom.us:8443\nAccept: */*\n\n")
 
 
 def test_ssdp_with_lf_only_line_endings() -> None:
@@ -234,3 +240,24 @@ def test_random_bytes_only_raise_http_head_error() -> None:
         with contextlib.suppress(HttpHeadError):
             head = parse_request_head(bytes(data[:cut]))
             assert head is None or head.method.encode() in METHODS
+
+
+def test_requests_in_stream_follow_each_other() -> None:
+    stream = (b"POST /a HTTP/1.1\r\nHost: x.example\r\nContent-Length: 5\r\n\r\nhello"
+              b"GET /b?e=a%40b.example HTTP/1.1\r\nHost: x.example\r\n\r\n"
+              b"POST /c HTTP/1.1\r\nHost: x.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5\r\nhello\r\n0\r\n\r\n"
+              b"POST /d HTTP/1.1\r\nHost: x.example\r\nContent-Length: 100\r\n\r\npartial")
+    requests = requests_in_stream(stream)
+    assert [(r.head.method, r.head.target, r.complete) for r in requests] == [
+        ("POST", "/a", True), ("GET", "/b?e=a%40b.example", True), ("POST", "/c", True),
+        ("POST", "/d", False)]
+    assert requests[0].body == b"hello" and requests[3].body == b"partial"
+    assert requests[2].body.startswith(b"5\r\nhello")
+
+
+def test_requests_in_stream_stop_at_an_unfinished_head() -> None:
+    assert requests_in_stream(b"GET / HTTP/1.1\r\nHost: x") == []
+    with pytest.raises(HttpHeadError):
+        requests_in_stream(b"GET / HTTP/1.1\r\n\r\nNOT A REQUEST\r\n\r\n")
+    assert len(requests_in_stream(b"GET / HTTP/1.1\r\n\r\n" * 100, limit=7)) == 7
