@@ -13,7 +13,9 @@ from typing import Any
 from auditor.app_detection import AppChoice, choose_app
 from auditor.catalog import Catalog
 from auditor.classify import classify_endpoint
+from auditor.list_model import describe_lists
 from auditor.records import Classification, DnsAnswer, Evidence, Finding, Flow, HostSource
+from auditor.request_context import request_of
 
 
 @dataclass(slots=True)
@@ -31,6 +33,8 @@ class SessionData:
     catalog_files: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # personal data, per flow
     show_values: bool = False  # reports show found values instead of their short hashes
+    lists: list[dict[str, Any]] = field(default_factory=list)  # standard lists used
+    list_notes: list[str] = field(default_factory=list)  # e.g. a list not downloaded yet
 
 
 def cname_chains(answers: list[DnsAnswer]) -> dict[str, tuple[str, ...]]:
@@ -45,16 +49,21 @@ def cname_chains(answers: list[DnsAnswer]) -> dict[str, tuple[str, ...]]:
 def classify_flows(
     catalog: Catalog, flows: list[Flow], answers: list[DnsAnswer], app: AppChoice
 ) -> dict[str, Classification]:
-    """A classification for every flow, computed once per distinct endpoint."""
+    """A classification for every flow, computed once per distinct endpoint (and, when
+    filter lists are loaded, per distinct HTTP request: they match full URLs)."""
     chains = cname_chains(answers)
-    cache: dict[tuple[str | None, str, tuple[str, ...]], Classification] = {}
+    cache: dict[tuple[str | None, str | None, tuple[str, ...], str | None, str | None],
+                Classification] = {}
     out: dict[str, Classification] = {}
     for flow in flows:
         chain = chains.get(flow.host, ()) if flow.host else ()
-        key = (flow.host, flow.server_ip, chain)
+        request = request_of(flow) if catalog.lists and flow.url else None
+        key = (flow.host, flow.server_ip, chain, request.url if request else None,
+               request.request_type if request else None)
         result = cache.get(key)
         if result is None:
-            result = classify_endpoint(catalog, flow.host, flow.server_ip, app.entity_id, chain)
+            result = classify_endpoint(catalog, flow.host, flow.server_ip, app.entity_id, chain,
+                                       request=request)
             cache[key] = result
         out[flow.flow_id] = result
     return out
@@ -90,6 +99,8 @@ def run_audit(
         catalog_files=list(catalog.files),
         findings=findings or [],
         show_values=show_values,
+        lists=describe_lists(catalog.lists),
+        list_notes=list(catalog.list_notes),
     )
 
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.domain_names import domain_suffixes, is_icann_public_suffix, normalise_host
+
+if TYPE_CHECKING:
+    from auditor.list_model import TrackerList
 
 BUILTIN_PACKAGE = "auditor.data.catalog"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -104,6 +107,11 @@ class Catalog:
     _by_domain: dict[str, list[Rule]] = field(default_factory=dict)
     _by_network: dict[tuple[int, int], dict[int, tuple[Rule, str]]] = field(default_factory=dict)
     _prefixes: dict[int, list[int]] = field(default_factory=dict)
+    _by_name: dict[str, Entity] | None = None
+    # Standard lists (EasyList, hosts files, Disconnect, ...) weighed after the rules; loaded
+    # by list_store.py. Held here so every audit path that has the catalog has them too.
+    lists: tuple[TrackerList, ...] = ()
+    list_notes: list[str] = field(default_factory=list)  # e.g. "EasyList not downloaded yet"
 
     def app_entity(self, app: str) -> Entity | None:
         """The entity that makes a conferencing app (`zoom` -> Zoom)."""
@@ -111,6 +119,17 @@ class Catalog:
             if app in entity.apps:
                 return entity
         return None
+
+    def entity_named(self, name: str) -> Entity | None:
+        """The entity a list's owner name refers to (`Zoom Communications, Inc.` or `Zoom`),
+        matched exactly on the display or legal name, ignoring case."""
+        if self._by_name is None:
+            self._by_name = {}
+            for entity in self.entities.values():
+                for label in (entity.name, entity.legal_name):
+                    if label:
+                        self._by_name.setdefault(label.casefold(), entity)
+        return self._by_name.get(name.casefold())
 
     def apps(self) -> dict[str, Entity]:
         """Every --app name the catalog knows, with its vendor."""

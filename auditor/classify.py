@@ -1,19 +1,37 @@
 """Deciding who an endpoint belongs to and what it is for, with the evidence for it.
 
-Pure functions over the catalog: no I/O. Precedence (docs/catalog-format.md):
-the most specific domain rule for the name (ad-tech > analytics > service at equal
-specificity; a tracker reached through the capture's CNAME chain overrides a service), then a
-local address, then a known alias, then the vendor's published IP ranges, else `unknown`.
-Purpose beats ownership: a vendor's own telemetry host is `analytics` with `first_party` set.
+Pure functions over the catalog and loaded lists: no I/O. Precedence (docs/catalog-format.md):
+the most specific domain rule for the name (a user's rule first, then ad-tech > analytics >
+service at equal specificity; a tracker reached through the capture's CNAME chain overrides a
+service), then a local address, then a known alias, then the vendor's published IP ranges,
+else `unknown`. Standard lists (classify_lists.py) come after the catalog. Purpose beats
+ownership: a vendor's own telemetry host is `analytics` with `first_party` set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from auditor.catalog import Catalog, DomainMatch, NetworkMatch, Purpose, Rule
+from auditor.classify_lists import ListOutcome, list_hits, weigh_lists
 from auditor.domain_names import is_ip_address, normalise_host
+from auditor.list_model import RequestContext, TrackerList
 from auditor.records import Category, Classification, Evidence
 
 TRACKING = (Purpose.ANALYTICS, Purpose.AD_TECH)
+
+
+@dataclass(slots=True)
+class CatalogDecision:
+    """What the catalog alone says, and on what basis (lists are weighed against it)."""
+
+    rule: Rule | None
+    evidence: list[Evidence]
+    basis: str  # "local-name" | "name" | "cname" | "local" | "alias" | "range" | "none"
+    domain: DomainMatch | None  # the catalog's match on the name itself
+    name: str | None
+    address: str | None
 
 
 def category_of(rule: Rule, app_entity: str | None) -> Category:
@@ -33,61 +51,122 @@ def classify_endpoint(
     address: str | None,
     app_entity: str | None,
     cname_chain: tuple[str, ...] = (),
+    request: RequestContext | None = None,
+    lists: Sequence[TrackerList] | None = None,
 ) -> Classification:
     """Classify one endpoint known by a host name and/or a server address.
 
     `cname_chain` is the alias path the capture's DNS showed from `host` to the name holding
-    the address (host first), used to see through CNAME cloaking.
+    the address (host first), used to see through CNAME cloaking. `request` is the HTTP
+    request of a proxied flow, matched on its full URL by filter lists. `lists` are the
+    standard lists to weigh (default: those loaded with the catalog).
     """
     name = normalise_host(host) if host and not is_ip_address(normalise_host(host)) else None
+    decision = catalog_decision(catalog, name, address, cname_chain)
+    lists = catalog.lists if lists is None else lists
+    if lists and (name is not None or request is not None):
+        hits = list_hits(lists, name, request, decision, app_entity)
+        aliases = cname_chain[1:] if name else ()
+        outcome = weigh_lists(catalog, decision, hits, lists, aliases, cname_chain)
+        if outcome.winner is not None:
+            return _listed(catalog, decision, outcome, app_entity)
+        return decided(catalog, decision, app_entity, outcome.evidence)
+    return decided(catalog, decision, app_entity)
+
+
+def catalog_decision(catalog: Catalog, name: str | None, address: str | None,
+                     cname_chain: tuple[str, ...]) -> CatalogDecision:
+    """The catalog's own answer for a name and/or an address."""
     network = catalog.match_address(address) if address else None
     domain = catalog.match_host(name) if name else None
+
+    def result(rule: Rule | None, evidence: list[Evidence], basis: str) -> CatalogDecision:
+        return CatalogDecision(rule, evidence, basis, domain, name, address)
+
     if domain is not None and domain.rule.purpose is Purpose.LOCAL:
-        return _decided(catalog, domain.rule, app_entity, [_domain_evidence(domain, name)])
+        return result(domain.rule, [domain_evidence(domain, name)], "local-name")
     cloaked = _tracker_behind_alias(catalog, cname_chain[1:] if name else ())
     if domain is not None:
         # The name the client asked for decides; an address that disagrees (another
         # vendor's range, or a LAN/loopback address such as a local relay) is reported.
-        evidence = [_domain_evidence(domain, name)]
-        rule = domain.rule
+        evidence = [domain_evidence(domain, name)]
+        rule, basis = domain.rule, "name"
         if cloaked is not None and domain.rule.purpose not in TRACKING:
-            rule = cloaked.rule
-            evidence.append(_cname_evidence(cloaked, cname_chain))
+            rule, basis = cloaked.rule, "cname"
+            evidence.append(cname_evidence(cloaked, cname_chain))
         if network is not None and network.rule.entity != domain.rule.entity:
             evidence.append(_conflict_evidence(catalog, network, address, domain.rule))
-        return _decided(catalog, rule, app_entity, evidence)
+        return result(rule, evidence, basis)
     if network is not None and network.rule.purpose is Purpose.LOCAL:
-        return _decided(catalog, network.rule, app_entity, [_network_evidence(network, address)])
+        return result(network.rule, [_network_evidence(network, address)], "local")
     if name is not None:
         via_alias = cloaked or _any_alias_match(catalog, cname_chain[1:])
         if via_alias is not None:
-            return _decided(catalog, via_alias.rule, app_entity,
-                            [_cname_evidence(via_alias, cname_chain)])
+            return result(via_alias.rule, [cname_evidence(via_alias, cname_chain)],
+                          "cname" if via_alias.rule.purpose in TRACKING else "alias")
     if network is not None:
         evidence = [_network_evidence(network, address)]
         if name is not None:
             evidence.insert(0, Evidence("rule", f"no catalog rule matches the name {name}"))
-        return _decided(catalog, network.rule, app_entity, evidence)
-    what = " or ".join(x for x in (f"name {name}" if name else None,
-                                   f"address {address}" if address else None) if x)
-    return Classification(
-        category=Category.UNKNOWN, entity=None, first_party=False,
-        evidence=(Evidence("rule", f"no catalog rule matches the {what or 'endpoint'}"),),
-    )
+        return result(network.rule, evidence, "range")
+    return result(None, [], "none")
 
 
-def _decided(catalog: Catalog, rule: Rule, app_entity: str | None,
-             evidence: list[Evidence]) -> Classification:
+def decided(catalog: Catalog, decision: CatalogDecision, app_entity: str | None,
+            extra: Sequence[Evidence] = ()) -> Classification:
+    """The classification the catalog's decision gives, with any extra evidence after it."""
+    rule = decision.rule
+    if rule is None:
+        what = " or ".join(x for x in (
+            f"name {decision.name}" if decision.name else None,
+            f"address {decision.address}" if decision.address else None) if x)
+        return Classification(
+            category=Category.UNKNOWN, entity=None, first_party=False,
+            evidence=(Evidence("rule", f"no catalog rule matches the {what or 'endpoint'}"),
+                      *extra),
+        )
+    evidence = list(decision.evidence)
     entity = catalog.entities[rule.entity]
     first_party = app_entity is not None and rule.entity == app_entity
     if first_party and rule.purpose in TRACKING:
-        evidence.append(Evidence(
-            "rule", f"{entity.name} makes the audited app, but this host is for "
-            f"{rule.purpose.value}: purpose beats ownership"))
+        evidence.append(ownership_evidence(entity.name, rule.purpose.value))
     return Classification(
         category=category_of(rule, app_entity), entity=entity.name, first_party=first_party,
-        evidence=tuple(evidence), label=rule.label,
+        evidence=(*evidence, *extra), label=rule.label,
     )
+
+
+def _listed(catalog: Catalog, decision: CatalogDecision, outcome: ListOutcome,
+            app_entity: str | None) -> Classification:
+    """The classification a list's entry gives. Who owns the host comes from the catalog when
+    it knows the name (the list says what the host is for), else from the list's owner data."""
+    hit = outcome.winner
+    assert hit is not None
+    entity_id: str | None = None
+    entity_name = hit.entry.organisation
+    if decision.domain is not None:
+        entity_id = decision.domain.rule.entity
+    elif entity_name:
+        known = catalog.entity_named(entity_name)
+        entity_id = known.id if known else None
+    if entity_id is not None:
+        entity_name = catalog.entities[entity_id].name
+    first_party = app_entity is not None and entity_id == app_entity
+    category = hit.category
+    if category is Category.THIRD_PARTY and first_party:
+        category = Category.FIRST_PARTY
+    evidence = [outcome.evidence[0], *decision.evidence]
+    if first_party and category in (Category.ANALYTICS, Category.AD_TECH):
+        evidence.append(ownership_evidence(entity_name or "", category.value))
+    label = f"{hit.entry.list_category or category.value} according to {hit.info.ref.title}"
+    return Classification(category=category, entity=entity_name, first_party=first_party,
+                          evidence=(*evidence, *outcome.evidence[1:]), label=label)
+
+
+def ownership_evidence(vendor: str, purpose: str) -> Evidence:
+    """The note that a vendor's own host is classified by what it is for."""
+    return Evidence("rule", f"{vendor} makes the audited app, but this host is for "
+                            f"{purpose}: purpose beats ownership")
 
 
 def _tracker_behind_alias(catalog: Catalog, aliases: tuple[str, ...]) -> DomainMatch | None:
@@ -106,17 +185,20 @@ def _any_alias_match(catalog: Catalog, aliases: tuple[str, ...]) -> DomainMatch 
     return None
 
 
-def _where(rule: Rule) -> str:
+def where(rule: Rule) -> str:
+    """A rule's file and line, as evidence shows it."""
     return f"{rule.file}:{rule.line}" if rule.line else rule.file
 
 
-def _domain_evidence(match: DomainMatch, name: str | None) -> Evidence:
+def domain_evidence(match: DomainMatch, name: str | None) -> Evidence:
+    """Evidence for a catalog domain rule matching a name."""
     rule = match.rule
+    whose = "your rule" if rule.user else "rule"
     return Evidence(
         kind="rule",
-        detail=(f"host {name} matches domain {match.domain} of rule {rule.id} "
-                f"({rule.label}; {_where(rule)})"),
-        rule=rule.id, file=_where(rule), matched=match.domain, source=rule.source,
+        detail=(f"host {name} matches domain {match.domain} of {whose} {rule.id} "
+                f"({rule.label}; {where(rule)})"),
+        rule=rule.id, file=where(rule), matched=match.domain, source=rule.source,
     )
 
 
@@ -125,18 +207,19 @@ def _network_evidence(match: NetworkMatch, address: str | None) -> Evidence:
     return Evidence(
         kind="local-range" if rule.purpose is Purpose.LOCAL else "ip-range",
         detail=(f"address {address} is in {match.network} of rule {rule.id} "
-                f"({rule.label}; {_where(rule)})"),
-        rule=rule.id, file=_where(rule), matched=match.network, source=rule.source,
+                f"({rule.label}; {where(rule)})"),
+        rule=rule.id, file=where(rule), matched=match.network, source=rule.source,
     )
 
 
-def _cname_evidence(match: DomainMatch, chain: tuple[str, ...]) -> Evidence:
+def cname_evidence(match: DomainMatch, chain: tuple[str, ...]) -> Evidence:
+    """Evidence for a catalog rule reached through the capture's CNAME chain."""
     rule = match.rule
     return Evidence(
         kind="cname",
         detail=(f"the capture's DNS shows {' -> '.join(chain)}; {match.domain} is rule "
-                f"{rule.id} ({rule.label}; {_where(rule)})"),
-        rule=rule.id, file=_where(rule), matched=match.domain, source=rule.source,
+                f"{rule.id} ({rule.label}; {where(rule)})"),
+        rule=rule.id, file=where(rule), matched=match.domain, source=rule.source,
     )
 
 
@@ -144,12 +227,12 @@ def _conflict_evidence(catalog: Catalog, network: NetworkMatch, address: str | N
                        by_name: Rule) -> Evidence:
     owner = catalog.entities[network.rule.entity].name
     named = catalog.entities[by_name.entity].name
-    where = ("a local address" if network.rule.purpose is Purpose.LOCAL
+    place = ("a local address" if network.rule.purpose is Purpose.LOCAL
              else f"listed for {owner}")
     return Evidence(
         kind="conflict",
         detail=(f"the name says {named}, but address {address} is in {network.network}, "
-                f"{where} by rule {network.rule.id}; the name decides"),
-        rule=network.rule.id, file=_where(network.rule), matched=network.network,
+                f"{place} by rule {network.rule.id}; the name decides"),
+        rule=network.rule.id, file=where(network.rule), matched=network.network,
         source=network.rule.source,
     )

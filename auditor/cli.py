@@ -25,8 +25,15 @@ import click
 from auditor import __version__
 from auditor.app_detection import UnknownAppError, choose_app
 from auditor.capture_format import InputError
-from auditor.catalog import Catalog, CatalogError, load_catalog
+from auditor.catalog import Catalog, CatalogError
 from auditor.classify import classify_endpoint
+from auditor.cli_lists import (
+    lists_group,
+    lists_options,
+    load_for_command,
+    proxy_arguments,
+    url_request,
+)
 from auditor.domain_names import is_ip_address, normalise_host
 from auditor.fail_conditions import FailOnError, matched_conditions, parse_fail_on
 from auditor.offline_audit import AuditOutcome, analyze_files, rebuild_report
@@ -82,7 +89,7 @@ def _errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
 
 
 def _load(rules: tuple[Path, ...]) -> Catalog:
-    return load_catalog(rules)
+    return load_for_command(rules)  # with the lists chosen by --lists / --config
 
 
 rules_option = click.option(
@@ -121,6 +128,7 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Session folder to write (default: a new folder under ./vcaudit-reports/).")
 @rules_option
+@lists_options
 @identity_option
 @identity_file_option
 @show_values_option
@@ -146,6 +154,7 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @app_option
 @rules_option
+@lists_options
 @show_values_option
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
@@ -189,6 +198,7 @@ def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
 @app_option
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Session folder (default: a new folder under ./vcaudit-reports/).")
+@lists_options
 @identity_option
 @identity_file_option
 @show_values_option
@@ -211,7 +221,10 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
     _identities(identities, identity_file)  # refused here, before the proxy starts
     if app:
         choose_app(_load(()), [], app)
+    else:
+        _load(())  # a bad --lists or config file is refused before the proxy starts
     settings = [f"vcaudit_identity={spec}" for spec in identities]
+    settings += proxy_arguments()
     if identity_file is not None:
         settings.append(f"vcaudit_identity_file={identity_file}")
     if show_values:
@@ -234,6 +247,7 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
 @click.argument("targets", nargs=-1, metavar="NAME_OR_IP...")
 @app_option
 @rules_option
+@lists_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--list-apps", is_flag=True, help="List the app names --app accepts.")
 @_errors_as_exit_codes
@@ -254,10 +268,11 @@ def classify(targets: tuple[str, ...], app: str | None, rules: tuple[Path, ...],
             raise UnknownAppError(f"unknown app {app!r}; see `vcaudit classify --list-apps`")
         app_entity = vendor.id
     for target in targets:
-        text = normalise_host(target)
+        request = url_request(target)  # a URL is matched as an HTTP request by filter lists
+        text = request.host if request else normalise_host(target)
         is_ip = is_ip_address(text)
         verdict = classify_endpoint(catalog, None if is_ip else text, text if is_ip else None,
-                                    app_entity)
+                                    app_entity, request=request)
         if as_json:
             click.echo(json.dumps({
                 "host": text, "category": verdict.category.value, "entity": verdict.entity,
@@ -273,6 +288,8 @@ def classify(targets: tuple[str, ...], app: str | None, rules: tuple[Path, ...],
             if evidence.source:
                 click.echo(f"    source: {evidence.source}")
 
+
+main.add_command(lists_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

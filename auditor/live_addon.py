@@ -1,7 +1,8 @@
 """The mitmproxy addon: records every flow a proxied app makes into a live audit session.
 
 Options (all `--set vcaudit_*=...`): `vcaudit_out` session folder, `vcaudit_app` audited app,
-`vcaudit_refresh` seconds between report refreshes (0: only at shutdown), `vcaudit_rules`
+`vcaudit_refresh` seconds between report refreshes (0: only at shutdown), `vcaudit_lists`
+standard lists to use (names, or none), `vcaudit_rules`
 extra catalog files, `vcaudit_passthrough_pinned` relay hosts that refused the proxy's
 certificate untouched from then on, `vcaudit_trim_messages` drop raw TCP/UDP/WebSocket message
 contents once counted, so memory stays flat on long calls (`vcaudit proxy` turns it on; never
@@ -29,6 +30,8 @@ from mitmproxy.proxy import layer, layers
 
 from auditor.app_detection import UnknownAppError
 from auditor.catalog import CatalogError, load_catalog
+from auditor.list_config import load_config
+from auditor.list_store import attach_lists
 from auditor.live_session import LiveSession
 from auditor.mitm_records import (
     dns_flow_records,
@@ -106,6 +109,9 @@ class VcauditAddon:
                           "Seconds between report refreshes while running; 0: at exit only.")
         loader.add_option("vcaudit_rules", Sequence[str], [],
                           "Extra catalog files in vcaudit's TOML format.")
+        loader.add_option("vcaudit_lists", str, "",
+                          "Standard lists to use: comma-separated names, or none "
+                          "(default: the config file's; see `vcaudit lists show`).")
         loader.add_option("vcaudit_passthrough_pinned", bool, True,
                           "Relay hosts whose TLS handshake the client refused, untouched.")
         loader.add_option("vcaudit_identity", Sequence[str], [],
@@ -137,7 +143,7 @@ class VcauditAddon:
         self.scan_context = ScanContext.build(identities) if ctx.options.vcaudit_scan else None
         if self.session is not None:
             self.session.show_values = ctx.options.vcaudit_show_values
-        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules"} & updated
+        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists"} & updated
         if self.session is not None:
             if not fixed:
                 return
@@ -147,7 +153,8 @@ class VcauditAddon:
             self.session.discard()  # options set before start-up replace the defaults
             self.session = None
         try:
-            catalog = load_catalog([Path(p) for p in ctx.options.vcaudit_rules])
+            catalog = attach_lists(load_catalog([Path(p) for p in ctx.options.vcaudit_rules]),
+                                   load_config(), ctx.options.vcaudit_lists or None)
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
             app = ctx.options.vcaudit_app.strip() or None
             self.session = LiveSession(catalog, out, app, "proxy", _describe_mode(),

@@ -114,15 +114,29 @@ class DnsAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class ListRef:
+    """Which standard list (EasyList, a hosts file, Disconnect, ...) a piece of evidence comes
+    from, so a reader can check the rule in the same version of the list."""
+
+    name: str  # the configured name, e.g. "easyprivacy"
+    title: str  # the list's own title, e.g. "EasyPrivacy"
+    version: str | None  # the list's version or last-modified stamp, when it states one
+    fetched: str | None  # when vcaudit downloaded it (ISO 8601 UTC); None for a local file
+    licence: str
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One checkable reason behind a classification."""
 
     kind: str  # "rule" | "cname" | "ip-range" | "local-range" | "name" | "app" | "conflict"
+    # | "list" (a standard tracker list's entry)
     detail: str
     rule: str | None = None
     file: str | None = None
     matched: str | None = None
     source: str | None = None
+    tracker_list: ListRef | None = None  # set on evidence from a standard list
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,7 @@ def _session_section(session: SessionData) -> dict[str, Any]:
         "started": iso_utc(min(starts)) if starts else None,
         "ended": iso_utc(max(ends)) if ends else None,
         "catalog": session.catalog_files,
+        "lists": session.lists,  # standard lists used: name, version, fetched, licence, entries
     }
 
 

@@ -55,7 +55,7 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
         "bytes_passed_through": int(relayed["bytes_up"].fillna(0).sum()
                                     + relayed["bytes_down"].fillna(0).sum()),
     }
-    coverage["notes"] = _notes(coverage, session.source)
+    coverage["notes"] = _notes(coverage, session.source) + session.list_notes
     return coverage
 
 

@@ -37,6 +37,17 @@ def shared_captures() -> Path:
     return SHARED_CAPTURES
 
 
+@pytest.fixture(autouse=True)
+def _no_user_lists_or_config(tmp_path_factory: pytest.TempPathFactory,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read the real ~/.config/vcaudit or ~/.cache/vcaudit: each test starts with an
+    empty cache and no config file (subprocesses inherit the same environment)."""
+    home = tmp_path_factory.mktemp("vcaudit-home")
+    monkeypatch.setenv("VCAUDIT_CACHE", str(home / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("VCAUDIT_CONFIG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     """The built-in catalog, loaded once."""
