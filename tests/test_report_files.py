@@ -64,6 +64,18 @@ def test_markdown_escapes_traffic_text(report: BuiltReport) -> None:
             assert line.count("|") - line.count(r"\|") == 10
 
 
+def test_html_page_is_self_contained_and_escaped(report: BuiltReport) -> None:
+    page = render(ReportFile.HTML, report)
+    assert "<script>" not in page and HOSTILE_HOST not in page
+    assert "evil|&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # Nothing loads from the network: no scripts, stylesheets or images by URL.
+    lowered = page.lower()
+    for tag in ("<script", "<link", "<img", "<iframe", "src=", "@import", "url("):
+        assert tag not in lowered, tag
+    assert "default-src 'none'" in page
+    assert page.count("<svg") == 1 and "graph.facebook.com" in page
+
+
 def test_csv_cells_cannot_become_formulas(report: BuiltReport) -> None:
     rows = list(csv.DictReader(io.StringIO(render(ReportFile.FLOWS_CSV, report))))
     url = next(r["url"] for r in rows if r["flow_id"] == "F2")

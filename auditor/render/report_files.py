@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 
+from auditor.render.html_page import render_html
 from auditor.render.markdown import render_markdown
 from auditor.render.tables import render_csv
 from auditor.report_build import BuiltReport
@@ -17,6 +18,7 @@ class ReportFile(StrEnum):
     ENDPOINTS_CSV = "endpoints.csv"
     FLOWS_CSV = "flows.csv"
     MARKDOWN = "report.md"
+    HTML = "report.html"
 
 
 def render(kind: ReportFile, report: BuiltReport) -> str:
@@ -29,4 +31,6 @@ def render(kind: ReportFile, report: BuiltReport) -> str:
         return render_csv(report.flows)
     if kind is ReportFile.MARKDOWN:
         return render_markdown(report.document)
+    if kind is ReportFile.HTML:
+        return render_html(report.document)
     raise ValueError(f"no formatter for {kind}")
