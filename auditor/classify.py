@@ -61,7 +61,8 @@ def classify_endpoint(
     request of a proxied flow, matched on its full URL by filter lists. `lists` are the
     standard lists to weigh (default: those loaded with the catalog).
     """
-    name = normalise_host(host) if host and not is_ip_address(normalise_host(host)) else None
+    normal = normalise_host(host) if host else None
+    name = normal if normal and not is_ip_address(normal) else None
     decision = catalog_decision(catalog, name, address, cname_chain)
     lists = catalog.lists if lists is None else lists
     if lists and (name is not None or request is not None):

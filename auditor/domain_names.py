@@ -7,7 +7,7 @@ Registrable domains ("eTLD+1") come from the public suffix list bundled in the
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
+from functools import cache, lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
@@ -29,6 +29,8 @@ def normalise_host(name: str) -> str:
 
 def is_ip_address(text: str) -> bool:
     """Whether `text` is an IPv4 or IPv6 address rather than a name."""
+    if text and ":" not in text and not text[-1].isdigit():
+        return False  # a name ends in a letter (its top-level domain): skip the slow parse
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -49,7 +51,9 @@ def is_icann_public_suffix(domain: str) -> bool:
     return bool(_icann_psl().is_public(domain))
 
 
-def domain_suffixes(host: str) -> list[str]:
-    """The host and each parent domain, most specific first: a.b.c -> [a.b.c, b.c, c]."""
+@lru_cache(maxsize=4096)
+def domain_suffixes(host: str) -> tuple[str, ...]:
+    """The host and each parent domain, most specific first: a.b.c -> (a.b.c, b.c, c).
+    Cached: the catalog and every loaded list look up the same name in turn."""
     labels = host.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels))]
+    return tuple(".".join(labels[i:]) for i in range(len(labels)))

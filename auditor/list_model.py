@@ -10,6 +10,7 @@ Pure data: loading and downloading live in list_store.py and list_fetch.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from auditor.domain_names import domain_suffixes, is_icann_public_suffix, registrable_domain
@@ -123,6 +124,7 @@ class DomainIndex:
         return None
 
 
+@lru_cache(maxsize=65536)
 def is_public_suffix(domain: str) -> bool:
     """A suffix under which anyone can register names: ICANN (`com`, `co.uk`) or a platform
     in the public suffix list's private section (`herokuapp.com`, `cloudfront.net`)."""
