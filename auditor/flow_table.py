@@ -2,7 +2,7 @@
 
 A flow is a TCP connection, a UDP 5-tuple, or the ICMP exchange between two addresses. Both
 directions map to one state; direction 0 is the side that sent the flow's first packet. The
-per-packet path is a dict lookup and four counter updates; payloads go to a `FlowInspector`
+per-packet path is a dict lookup and two counter updates; payloads go to a `FlowInspector`
 only while it still wants them. Orientation (who is the client) is decided when the flow is
 finished, from the best evidence seen: a TCP SYN, then protocol evidence, then ports, then
 who spoke first.
@@ -36,6 +36,8 @@ SERVICE_PORTS = frozenset({
 })
 MAX_PENDING_FRAGMENTS = 256
 MAX_FRAGMENTED_DATAGRAM = 65535
+
+_TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST
 
 AnomalySink = Callable[[str, str], None]
 
@@ -114,28 +116,37 @@ class FlowTable:
         self.dns_messages: list[tuple[FlowState, float, DnsMessage]] = []
 
     def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
-        """Account one decoded packet."""
-        if not pkt.ports_known:
+        """Account one decoded packet.
+
+        This runs for every packet: one unpacking of the header fields, one dict lookup and
+        the counter updates; the payload is sliced only while the flow's inspector wants it.
+        """
+        (proto, src, dst, sport, dport, payload_start, payload_end, tcp_flags, _seq, _vlans,
+         _tunnel, fragment, ports_known) = pkt
+        if not ports_known:
             self._add_fragment(ts, wirelen, pkt, frame)
             return
-        key = (pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.proto)
+        key = (src, sport, dst, dport, proto)
         entry = self._active.get(key)
         if entry is None:
             entry = self._open(key, pkt, ts)
         state, direction = entry
-        if pkt.proto == PROTO_TCP and pkt.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST):
+        if tcp_flags & _TCP_CONTROL and proto == PROTO_TCP:
             state, direction = self._tcp_control(key, state, direction, pkt, ts)
         counts = state.counts
-        counts[2 * direction] += 1
-        counts[2 * direction + 1] += wirelen
+        if direction:
+            counts[2] += 1
+            counts[3] += wirelen
+        else:
+            counts[0] += 1
+            counts[1] += wirelen
         state.ts_last = ts
         inspector = state.inspector
-        if inspector is not None and pkt.payload_end > pkt.payload_start:
-            if pkt.fragment is not None and pkt.proto == PROTO_UDP:
+        if inspector is not None and payload_end > payload_start:
+            if fragment is not None and proto == PROTO_UDP:
                 self._start_fragmented(pkt, frame, state, direction)
                 return
-            payload = frame[pkt.payload_start : pkt.payload_end]
-            self._inspect(state, inspector, direction, pkt, payload, ts)
+            self._inspect(state, inspector, direction, pkt, frame[payload_start:payload_end], ts)
 
     def states(self) -> list[FlowState]:
         """Every flow seen, in order of first packet."""

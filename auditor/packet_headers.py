@@ -59,6 +59,10 @@ TCP_ACK = 0x10
 _U16 = struct.Struct("!H")
 _TCP = struct.Struct("!HHIIBB")
 _UDP = struct.Struct("!HHH")
+# The common frame in one read: Ethernet type; IPv4 version/IHL, total length, flags and
+# fragment offset, protocol, addresses; then the transport header's first 8 bytes (ports, and
+# the UDP length or the TCP sequence number).
+_ETHERNET_IPV4 = struct.Struct("!12xHBxHxxHxBxx4s4sHHHH")
 
 
 class PacketError(ValueError):
@@ -100,12 +104,41 @@ class Packet(NamedTuple):
     ports_known: bool
 
 
+_new_packet = tuple.__new__  # builds a Packet without NamedTuple's Python-level __new__
+
+
 def decode_frame(linktype: int, data: bytes) -> Packet:
     """Decode one captured frame down to its transport header.
 
     Raises NonIpFrameError for frames without IP and PacketError for malformed headers.
     """
     if linktype == LINKTYPE_ETHERNET:
+        # Fast path, the same result as the general one below for the frame nearly every
+        # packet is: Ethernet, IPv4 without options, not a fragment, UDP (no tunnel port) or
+        # TCP, headers whole.
+        size = len(data)
+        if size >= 42:
+            (ethertype, version_ihl, total, flags_offset, proto, src, dst, sport, dport,
+             word1, word2) = _ETHERNET_IPV4.unpack_from(data)
+            if ethertype == ETHERTYPE_IPV4 and version_ihl == 0x45 and not flags_offset & 0x3FFF:
+                end = 14 + total if total else size
+                if end > size:
+                    end = size
+                if proto == PROTO_UDP:
+                    if end >= 42 and sport != PORT_GTP_U and dport != PORT_GTP_U \
+                            and dport != PORT_VXLAN:
+                        if word1 >= 8 and 34 + word1 < end:  # word1: UDP length
+                            end = 34 + word1
+                        return _new_packet(Packet, (PROTO_UDP, src, dst, sport, dport, 42, end,
+                                                    0, 0, None, None, None, True))
+                elif proto == PROTO_TCP and end >= 54:
+                    header = (data[46] >> 4) * 4
+                    if header >= 20:
+                        start = 34 + header
+                        return _new_packet(Packet, (PROTO_TCP, src, dst, sport, dport,
+                                                    start if start < end else end, end, data[47],
+                                                    (word1 << 16) | word2, None, None, None,
+                                                    True))
         return _ethernet(data, 0, None, None, 0)
     if linktype == LINKTYPE_LINUX_SLL:
         _need(data, 16, "linux-sll")

@@ -76,6 +76,7 @@ def _build_records(reading: CaptureReading, table: FlowTable, prefix: str) -> No
         reading.dns_answers.extend(answers_from_message(ids[id(state)], ts, message))
     dns_index = DnsIndex(reading.dns_answers)
     ip_cache: dict[bytes, str] = {}
+    names_cache: dict[str, tuple[str, ...]] = {}  # server address -> every DNS name for it
     for state in states:
         transport = TRANSPORT_OF_PROTO.get(state.proto)
         if transport is None:
@@ -84,11 +85,11 @@ def _build_records(reading: CaptureReading, table: FlowTable, prefix: str) -> No
             )
             continue
         reading.flows.append(_flow(state, ids[id(state)], Transport(transport), dns_index,
-                                   ip_cache))
+                                   ip_cache, names_cache))
 
 
 def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIndex,
-          ip_cache: dict[bytes, str]) -> Flow:
+          ip_cache: dict[bytes, str], names_cache: dict[str, tuple[str, ...]]) -> Flow:
     client, _why = state.client_side()
     a_ip, b_ip = ip_text(state.a_ip, ip_cache), ip_text(state.b_ip, ip_cache)
     counts = state.counts
@@ -103,15 +104,19 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
     sni = info.sni if info else None
     http = info.http if info else None
     host, host_source, evidence = None, HostSource.NONE, None
-    dns = dns_index.name_at(server_ip, state.ts_first)
     if sni is not None and info is not None:
         host, host_source = sni, SNI_SOURCES[info.sni_kind or "sni"]
         evidence = f"{host_source.value.upper()} {sni} in the client's first handshake"
     elif http is not None and http.host is not None:
         host, host_source = http.host, HostSource.HTTP_HOST
         evidence = f"HTTP Host {http.host} in the {http.method} request"
-    elif dns is not None:
-        host, host_source, evidence = dns.name, HostSource.DNS, dns.evidence
+    else:
+        dns = dns_index.name_at(server_ip, state.ts_first)
+        if dns is not None:
+            host, host_source, evidence = dns.name, HostSource.DNS, dns.evidence
+    dns_names = names_cache.get(server_ip)
+    if dns_names is None:
+        dns_names = names_cache[server_ip] = dns_index.names_for(server_ip)
     ports_apply = transport is not Transport.ICMP
     return Flow(
         flow_id=flow_id,
@@ -133,7 +138,7 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
         sni=sni,
         http_host=http.host if http else None,
         alpn=info.alpn if info else None,
-        dns_names=dns_index.names_for(server_ip) or None,
+        dns_names=dns_names or None,
         name_evidence=evidence,
         tunnel=state.tunnel,
         vlan=state.vlans,

@@ -25,10 +25,12 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.personal_data.body_decoding import decode_body  # noqa: E402
-from auditor.personal_data.identities import parse_identity  # noqa: E402
-from auditor.personal_data.request_fields import RequestData  # noqa: E402
-from auditor.personal_data.scan import ScanContext, scan_request  # noqa: E402
+import contextlib
+
+from auditor.personal_data.body_decoding import decode_body
+from auditor.personal_data.identities import parse_identity
+from auditor.personal_data.request_fields import RequestData
+from auditor.personal_data.scan import ScanContext, scan_request
 
 IDENTITIES = ["email=alice@example.com", "phone=+4915112345678", "name=Alice Example"]
 
@@ -117,10 +119,8 @@ def main() -> int:
 
         def baseline(decoded: bytes = decoded, size: int = size) -> int:
             for line in decoded.splitlines() or [b"{}"]:
-                try:
+                with contextlib.suppress(ValueError):
                     json.loads(line)
-                except ValueError:
-                    pass
             return size
 
         scan_rate = best_rate(scan, options.seconds)
