@@ -51,6 +51,8 @@ CLASSIC_STUN_TYPES = frozenset({b"\x00\x01", b"\x01\x01", b"\x01\x11", b"\x00\x0
 DTLS_VERSIONS = (b"\xfe\xff", b"\xfe\xfd", b"\xfe\xfc")
 MAX_UDP_INSPECTED = 12
 MAX_QUERIES_KEPT = 256
+MAX_DNS_FAILURES = 8  # malformed messages reported per flow; all of them if nothing parsed
+MAX_STALLED_SEGMENTS = 64  # segments that did not extend the stream prefix before giving up
 TCP_PREFIX_LIMIT = 16384
 
 AnomalySink = Callable[[str, str], None]
@@ -63,12 +65,15 @@ class FlowInspector:
     __slots__ = (
         "_anomaly",
         "_dir_done",
+        "_dns_failures",
         "_dns_port",
         "_dns_sink",
+        "_dns_successes",
         "_prefixes",
         "_quic",
         "_quic_client",
         "_quic_dcid",
+        "_stalled",
         "_udp_seen",
         "alpn",
         "app_proto",
@@ -93,6 +98,9 @@ class FlowInspector:
         self.done = False
         self._prefixes: list[StreamPrefix | None] = [None, None]
         self._dir_done = [False, False]
+        self._stalled = [0, 0]
+        self._dns_failures = 0
+        self._dns_successes = 0
         self._udp_seen = 0
         self._quic: ClientHelloAssembler | None = None
         self._quic_client: int | None = None
@@ -115,7 +123,13 @@ class FlowInspector:
             return
         prefix = self._prefix(direction).add(seq, payload)
         if prefix is not None:
+            self._stalled[direction] = 0
             self._sniff_stream(direction, prefix)
+        else:
+            # A lost first segment leaves a gap the prefix never closes: give up after a while.
+            self._stalled[direction] += 1
+            if self._stalled[direction] >= MAX_STALLED_SEGMENTS:
+                self._finish_direction(direction)
         if self._dir_done[0] and self._dir_done[1]:
             self.done = True
 
@@ -318,8 +332,15 @@ class FlowInspector:
         try:
             message = parse_dns(payload)
         except DnsError as exc:
-            self._anomaly("dns-malformed", str(exc))
+            self._dns_failures += 1
+            if self._dns_failures <= MAX_DNS_FAILURES:
+                self._anomaly("dns-malformed", str(exc))
+            if self._dns_failures == MAX_DNS_FAILURES and not self._dns_successes:
+                # Something else on a DNS port (a VPN, say): stop parsing it packet by packet.
+                self.app_proto = None
+                self.done = True
             return
+        self._dns_successes += 1
         if not message.is_response and self._dns_port != 5353:
             self._hint_client(direction)
             for name, _qtype in message.questions:

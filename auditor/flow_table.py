@@ -141,11 +141,11 @@ class FlowTable:
             counts[0] += 1
             counts[1] += wirelen
         state.ts_last = ts
+        if fragment is not None:
+            self._first_fragment(pkt, frame, state, direction, ts)
+            return
         inspector = state.inspector
         if inspector is not None and payload_end > payload_start:
-            if fragment is not None and proto == PROTO_UDP:
-                self._start_fragmented(pkt, frame, state, direction)
-                return
             self._inspect(state, inspector, direction, pkt, frame[payload_start:payload_end], ts)
 
     def states(self) -> list[FlowState]:
@@ -218,59 +218,126 @@ class FlowTable:
 
     # --- IP fragments ------------------------------------------------------------------------
 
-    def _start_fragmented(self, pkt: Packet, frame: bytes, state: FlowState,
-                          direction: int) -> None:
+    def _first_fragment(self, pkt: Packet, frame: bytes, state: FlowState, direction: int,
+                        ts: float) -> None:
+        """The fragment with the transport header: it names the flow that the datagram's other
+        fragments (before or after it) are counted to, and starts reassembly when the flow's
+        payloads are still wanted (DNS answers split over fragments)."""
         assert pkt.fragment is not None
-        ip_id, _offset, _more = pkt.fragment
-        pending = _PendingDatagram(state, direction, pkt.sport, pkt.dport)
-        pending.add(0, frame[pkt.payload_start - 8 : pkt.payload_end], True)
-        self._fragments[(pkt.src, pkt.dst, pkt.proto, ip_id)] = pending
-        while len(self._fragments) > MAX_PENDING_FRAGMENTS:
-            self._fragments.popitem(last=False)
-            self._anomaly("ip-fragment-incomplete", "reassembly buffer full")
+        key = (pkt.src, pkt.dst, pkt.proto, pkt.fragment[0])
+        pending = self._fragments.get(key)
+        if pending is None:
+            pending = self._fragments[key] = _PendingDatagram()
+            self._evict_fragments()
+        pending.attach(state, direction, pkt.sport, pkt.dport,
+                       keep=state.inspector is not None and pkt.proto == PROTO_UDP)
+        self._reassembled(key, pending, 0, frame[pkt.payload_start - 8 : pkt.payload_end],
+                          True, ts)
 
     def _add_fragment(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
+        """A fragment without the transport header: counted to its datagram's flow, which may
+        only become known when the first fragment arrives (fragments can come in any order)."""
         assert pkt.fragment is not None
         ip_id, offset, more = pkt.fragment
-        pending = self._fragments.get((pkt.src, pkt.dst, pkt.proto, ip_id))
+        key = (pkt.src, pkt.dst, pkt.proto, ip_id)
+        pending = self._fragments.get(key)
         if pending is None:
-            self._anomaly("ip-fragment-orphan", "fragment whose first part was not seen")
-            return
-        state, direction = pending.state, pending.direction
-        state.counts[2 * direction] += 1
-        state.counts[2 * direction + 1] += wirelen
-        state.ts_last = ts
-        datagram = pending.add(offset, frame[pkt.payload_start : pkt.payload_end], more)
+            pending = self._fragments[key] = _PendingDatagram()
+            self._evict_fragments()
+        state = pending.state
+        if state is None:
+            pending.waiting_packets += 1
+            pending.waiting_bytes += wirelen
+        else:
+            index = 2 * pending.direction
+            state.counts[index] += 1
+            state.counts[index + 1] += wirelen
+            state.ts_last = max(state.ts_last, ts)
+        self._reassembled(key, pending, offset, frame[pkt.payload_start : pkt.payload_end],
+                          more, ts)
+
+    def _reassembled(self, key: tuple[bytes, bytes, int, int], pending: _PendingDatagram,
+                     offset: int, data: bytes, more: bool, ts: float) -> None:
+        datagram = pending.add(offset, data, more)
         if datagram is None:
+            if pending.finished():
+                del self._fragments[key]
             return
-        del self._fragments[(pkt.src, pkt.dst, pkt.proto, ip_id)]
-        inspector = state.inspector
+        del self._fragments[key]
+        state = pending.state
+        inspector = state.inspector if state is not None else None
         if inspector is not None and len(datagram) > 8:
             udp_length = int.from_bytes(datagram[4:6], "big")
             payload = datagram[8:udp_length] if udp_length >= 8 else datagram[8:]
             self._ts, self._current = ts, state
-            inspector.udp_payload(direction, pending.sport, pending.dport, payload)
+            inspector.udp_payload(pending.direction, pending.sport, pending.dport, payload)
+
+    def _evict_fragments(self) -> None:
+        while len(self._fragments) > MAX_PENDING_FRAGMENTS:
+            _key, pending = self._fragments.popitem(last=False)
+            self._report_unfinished(pending)
+
+    def finish_fragments(self) -> None:
+        """At the end of the capture: count what never completed."""
+        for pending in self._fragments.values():
+            self._report_unfinished(pending)
+        self._fragments.clear()
+
+    def _report_unfinished(self, pending: _PendingDatagram) -> None:
+        if pending.state is None:
+            for _ in range(pending.waiting_packets):
+                self._anomaly("ip-fragment-orphan", "fragment whose first part was not seen")
+        elif pending.keep:
+            self._anomaly("ip-fragment-incomplete", "a fragmented datagram never completed")
 
 
 class _PendingDatagram:
-    """Pieces of one fragmented IP datagram, reassembled once every byte has arrived."""
+    """Fragments of one IP datagram: counted to their flow once it is known, and reassembled
+    (when its payload is wanted) once every byte has arrived."""
 
-    __slots__ = ("direction", "dport", "pieces", "size", "sport", "state", "total")
+    __slots__ = ("direction", "dport", "keep", "pieces", "received", "size", "sport", "state",
+                 "total", "waiting_bytes", "waiting_packets")
 
-    def __init__(self, state: FlowState, direction: int, sport: int, dport: int) -> None:
-        self.state, self.direction, self.sport, self.dport = state, direction, sport, dport
+    def __init__(self) -> None:
+        self.state: FlowState | None = None
+        self.direction = 0
+        self.sport = self.dport = 0
+        self.keep = True  # keep the bytes until the flow says whether it wants them
         self.pieces: dict[int, bytes] = {}
         self.total: int | None = None
         self.size = 0
+        self.received = 0  # bytes seen, kept or not
+        self.waiting_packets = 0  # fragments seen before the first one named the flow
+        self.waiting_bytes = 0
+
+    def attach(self, state: FlowState, direction: int, sport: int, dport: int,
+               keep: bool) -> None:
+        """The first fragment arrived: count the waiting fragments to its flow."""
+        self.state, self.direction, self.sport, self.dport = state, direction, sport, dport
+        state.counts[2 * direction] += self.waiting_packets
+        state.counts[2 * direction + 1] += self.waiting_bytes
+        self.waiting_packets = self.waiting_bytes = 0
+        self.keep = keep
+        if not keep:
+            self.pieces.clear()
+
+    def finished(self) -> bool:
+        """Every byte of a datagram whose bytes are not kept has been counted."""
+        return (not self.keep and self.state is not None and self.total is not None
+                and self.received >= self.total)
 
     def add(self, offset: int, data: bytes, more: bool) -> bytes | None:
-        if self.size + len(data) > MAX_FRAGMENTED_DATAGRAM or offset in self.pieces:
+        """Add a fragment's bytes; the whole datagram once complete (only when kept)."""
+        if offset in self.pieces:
+            return None
+        self.received += len(data)
+        if not more:
+            self.total = offset + len(data)
+        if not self.keep or self.size + len(data) > MAX_FRAGMENTED_DATAGRAM:
             return None
         self.pieces[offset] = data
         self.size += len(data)
-        if not more:
-            self.total = offset + len(data)
-        if self.total is None:
+        if self.total is None or self.state is None:
             return None
         out = bytearray()
         for piece_offset in sorted(self.pieces):

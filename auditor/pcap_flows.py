@@ -65,6 +65,7 @@ def read_capture(
             note(exc.kind, exc.detail)
     if reading.status.truncated:
         anomalies.add(Anomaly("capture-truncated", reading.status.truncated))
+    table.finish_fragments()
     _build_records(reading, table, flow_id_prefix)
     return reading
 

@@ -32,7 +32,9 @@ logging.getLogger("scapy").setLevel(logging.ERROR)
 
 PROGRESS_EVERY = 1 << 16
 CHUNK = 1 << 20  # bytes per read of an uncompressed capture
-MTU = 0xFFFF  # scapy's readers keep at most this many bytes of a record (scapy.data.MTU)
+# The largest frame kept whole: tcpdump's maximum snap length, which segmentation-offload
+# frames on loopback or `-i any` reach (scapy's readers keep up to this when asked).
+MAX_FRAME = 262144
 _RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
 ProgressCallback = Callable[[int, int], None]
 Frame = tuple[float, int, bytes, int]  # timestamp, link type, frame bytes, wire length
@@ -85,7 +87,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                   ) -> FrameStream:
     """Records of an uncompressed classic pcap file.
 
-    Whole records of at most `MTU` bytes are cut from 1 MiB reads; anything else (a record
+    Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads; anything else (a record
     longer than scapy keeps, the end of the file) is left to scapy's own reader, positioned at
     that record, so the result is the same as reading every record with scapy.
     """
@@ -94,7 +96,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
     unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
     linktype = reader.linktype
     divisor = 1e9 if reader.nano else 1e6
-    mtu = MTU
+    mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1
     base = handle.tell()  # file offset of buf[0]
@@ -119,7 +121,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                         assert progress is not None
                         progress(base + pos, status.file_size)
                     continue
-                wanted = 16 + caplen if caplen <= MTU else 0
+                wanted = 16 + caplen if caplen <= mtu else 0
             else:
                 wanted = 16
             if wanted:
@@ -129,11 +131,15 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                     buf = buf[pos:] + more
                     pos, size = 0, len(buf)
                     continue
-            # The end of the file, or a record longer than scapy keeps: scapy reads it.
-            handle.seek(base + pos)
+            # The end of the file, or a record longer than kept whole: scapy reads it.
+            record_start = base + pos
+            handle.seek(record_start)
             try:
-                data, meta = reader._read_packet()
+                data, meta = reader._read_packet(size=MAX_FRAME)
             except EOFError:
+                if record_start < status.file_size:
+                    status.truncated = (f"file ends inside the record header at byte "
+                                        f"{record_start} of {status.file_size}")
                 break
             except _RECORD_ERRORS as exc:
                 status.truncated = f"unreadable record after packet {count}: {exc}"
@@ -141,7 +147,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
             finally:
                 base, buf, pos, size = _after_scapy(handle, base, buf, size)
             count += 1
-            if len(data) < meta.caplen and meta.caplen <= MTU * 4:
+            if len(data) < min(meta.caplen, MAX_FRAME):
                 status.truncated = f"file ends inside packet {count}"
             if meta.caplen < meta.wirelen:
                 cut += 1
@@ -168,11 +174,12 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
     """
     handle = reader.f
     read = handle.read
-    mtu = MTU
+    mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1
     base = handle.tell()
     buf = b""
+    last_ts = 0.0  # Simple Packet Blocks carry no time: they get the previous packet's
     pos = size = 0
     count = 0
     unpack_from, tail_from, option_from, linktypes, resolutions = _pcapng_section(reader)
@@ -197,8 +204,8 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                             data = buf[pos + 28 : pos + 28 + caplen]
                             pos = end
                             count += 1
-                            yield (((high << 32) | low) / resolutions[interface],
-                                   linktypes[interface], data, wirelen)
+                            last_ts = ((high << 32) | low) / resolutions[interface]
+                            yield last_ts, linktypes[interface], data, wirelen
                             if count == next_report:
                                 next_report += report_every
                                 assert progress is not None
@@ -221,7 +228,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
             record_start = base + pos  # where the next block starts, to spot a cut-off one
             handle.seek(record_start)
             try:
-                data, meta = reader._read_packet()
+                data, meta = reader._read_packet(size=MAX_FRAME)
             except EOFError:
                 cut = _pcapng_cut(path, record_start, status.file_size, reader.endian)
                 if cut is not None:
@@ -236,8 +243,8 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                 unpack_from, tail_from, option_from, linktypes, resolutions = (
                     _pcapng_section(reader))
             count += 1
-            ts = ((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000)
-            yield ts, meta.linktype, data, meta.wirelen
+            last_ts = _pcapng_time(meta, last_ts)
+            yield last_ts, meta.linktype, data, meta.wirelen
             if count == next_report:
                 next_report += report_every
                 assert progress is not None
@@ -294,10 +301,11 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
     divisor = 1e9 if getattr(reader, "nano", False) else 1e6
     linktype: int = 0 if is_ng else reader.linktype  # pcapng: each packet has its own
     count = 0
+    ts = 0.0
     try:
         while True:
             try:
-                data, meta = reader._read_packet()
+                data, meta = reader._read_packet(size=MAX_FRAME)
             except EOFError:
                 break
             except _RECORD_ERRORS as exc:
@@ -305,10 +313,10 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
                 break
             count += 1
             if is_ng:
-                ts = ((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000)
+                ts = _pcapng_time(meta, ts)
                 yield ts, meta.linktype, data, meta.wirelen
             else:
-                if len(data) < meta.caplen and meta.caplen <= MTU * 4:
+                if len(data) < min(meta.caplen, MAX_FRAME):
                     status.truncated = f"file ends inside packet {count}"
                 if meta.caplen < meta.wirelen:
                     status.snaplen_cut += 1
@@ -318,6 +326,13 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
     finally:
         status.packets = count
         status.bytes_read = _position(raw)
+
+
+def _pcapng_time(meta: Any, previous: float) -> float:
+    """A pcapng packet's time; a Simple Packet Block has none, so it keeps the previous one."""
+    if meta.tshigh is None or meta.tslow is None:
+        return previous
+    return float(((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000))
 
 
 def _read_more(read: Callable[[int], bytes], size: int) -> bytes:

@@ -472,11 +472,6 @@ def test_ipv4_fragmented_dns_response_is_reassembled(tmp_path: Path) -> None:
     assert reading.anomalies.counts == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "flow_table: IP reassembly starts only at the fragment with offset 0; a datagram whose "
-    "last fragment arrives first (reordering on the path, or a sender that emits fragments "
-    "last-first) is dropped as 'ip-fragment-orphan': its DNS answers are lost and the orphan "
-    "fragment's packets and bytes are counted in no flow"))
 def test_ipv4_fragments_arriving_last_first_are_reassembled(tmp_path: Path) -> None:
     addresses = [f"10.30.{i // 200}.{i % 200 + 1}" for i in range(150)]
     message = DNS(id=78, qr=1, qd=DNSQR(qname="media.zoom.us"),
@@ -588,3 +583,28 @@ def test_pcapng_byte_counts_use_the_wire_length(tmp_path: Path) -> None:
     with PcapNgWriter(str(path)) as writer:
         writer.write(packet)
     assert only_flow(read_capture(path)).bytes_up == 1514
+
+
+def test_fragments_of_a_datagram_never_completed(tmp_path: Path) -> None:
+    """A fragment whose first part never arrives is an orphan; media fragments are counted to
+    their flow even after its payloads stopped being inspected."""
+    media = (IP(src=CLIENT, dst=SERVER, id=999) / UDP(sport=60000, dport=8801) /
+             Raw(b"\x90" * 3000))
+    first, second, third = fragment(media, fragsize=1480)
+    lost = IP(src=RESOLVER, dst=CLIENT, id=5, frag=185, flags=0, proto=17) / Raw(b"x" * 40)
+    warm_up = [eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=60000, dport=8801) / (b"\x90" * 50))
+               for _ in range(20)]  # enough packets for the flow's inspection to end
+    reading = read(tmp_path, timed([*warm_up, eth(third), eth(first), eth(second), eth(lost)]))
+    flow = flow_to(reading, SERVER)
+    assert flow.packets_up == 23
+    assert reading.anomalies.counts == {"ip-fragment-orphan": 1}
+
+
+def test_a_dns_port_carrying_something_else_is_not_parsed_forever(tmp_path: Path) -> None:
+    junk = b"\x00\x07" + b"\xff" * 60
+    vpn = [eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=50000, dport=53) / junk)
+           for _ in range(50)]
+    reading = read(tmp_path, timed(vpn))
+    assert reading.anomalies.counts == {"dns-malformed": 8}
+    flow = flow_to(reading, SERVER)
+    assert flow.packets_up == 50 and flow.app_proto is None

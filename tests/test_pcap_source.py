@@ -213,11 +213,6 @@ def test_pcapng_wire_length(tmp_path: Path) -> None:
     assert (data, wirelen) == (frame[:128], len(frame))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pcap_source: scapy's _read_packet(size=MTU) cuts every record to 65535 bytes, and "
-    "read_frames then takes len(data) < caplen for a file that ends inside the packet: a "
-    "70 KB GRO/TSO frame (tcpdump -i lo/any, snaplen 262144) marks an intact file truncated "
-    "and loses the frame's tail"))
 def test_frame_larger_than_64k_is_not_a_truncation(tmp_path: Path) -> None:
     big = (Ether() / IP(src="127.0.0.1", dst="127.0.0.1", len=0) / TCP(sport=5000, dport=6000) /
            (b"x" * 70000))
@@ -245,10 +240,6 @@ def test_pcap_cut_in_the_middle_of_a_packet(tmp_path: Path) -> None:
     assert status.truncated == "file ends inside packet 5"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pcap_source: when a pcap ends inside a 16-byte record header, scapy raises EOFError "
-    "after reading the partial header, so the file position equals the file size and "
-    "read_frames' `bytes_read < file_size` check never reports the cut"))
 def test_pcap_cut_inside_a_record_header(tmp_path: Path) -> None:
     data = write_pcap(tmp_path / "full.pcap", PACKETS).read_bytes()
     record = 16 + len(bytes(PACKETS[0]))
@@ -293,10 +284,6 @@ def test_pcapng_damaged_block_length_stops_the_read(tmp_path: Path) -> None:
     assert status.truncated is not None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pcap_source: a pcapng Simple Packet Block has no timestamp (scapy returns tshigh=None) "
-    "and read_frames computes `meta.tshigh << 32` unguarded: TypeError escapes instead of "
-    "the packet being read"))
 def test_pcapng_simple_packet_block(tmp_path: Path) -> None:
     frame = bytes(udp(0))
     spb = pcapng_block(3, struct.pack("<I", len(frame)) + frame)
