@@ -32,6 +32,8 @@ class SessionData:
     coverage: dict[str, Any] = field(default_factory=dict)  # source-specific counters
     catalog_files: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # personal data, per flow
+    # Names whose owners received data through DNS labels, classified like endpoints.
+    name_classifications: dict[str, Classification] = field(default_factory=dict)
     show_values: bool = False  # reports show found values instead of their short hashes
     lists: list[dict[str, Any]] = field(default_factory=list)  # standard lists used
     list_notes: list[str] = field(default_factory=list)  # e.g. a list not downloaded yet
@@ -99,6 +101,9 @@ def run_audit(
         catalog_files=list(catalog.files),
         findings=findings or [],
         show_values=show_values,
+        name_classifications={
+            f.path: classify_endpoint(catalog, f.path, None, app.entity_id)
+            for f in findings or [] if f.location == "dns"},
         lists=describe_lists(catalog.lists),
         list_notes=list(catalog.list_notes),
     )

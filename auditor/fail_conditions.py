@@ -28,7 +28,7 @@ def parse_fail_on(spec: str | None) -> list[str]:
     """`ad-tech,analytics-pii` -> ["ad-tech", "analytics-pii"]; raises FailOnError."""
     if not spec:
         return []
-    conditions = [c.strip().lower() for c in spec.split(",") if c.strip()]
+    conditions = list(dict.fromkeys(c.strip().lower() for c in spec.split(",") if c.strip()))
     unknown = [c for c in conditions if c not in CONDITIONS]
     if unknown:
         raise FailOnError(f"unknown --fail-on condition(s) {', '.join(unknown)}; choose from "

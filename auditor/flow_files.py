@@ -53,8 +53,8 @@ def _replay_one(addon: VcauditAddon, flow: object) -> None:
     """Call the hooks mitmproxy would have called for this flow, in order."""
     if isinstance(flow, http.HTTPFlow):
         if flow.websocket is not None:
-            for message in flow.websocket.messages:
-                addon.count_message(flow, message.from_client, message.content)
+            for ws_message in flow.websocket.messages:
+                addon.count_message(flow, ws_message.from_client, ws_message.content)
             addon.websocket_end(flow)
         elif flow.response is not None:
             addon.response(flow)

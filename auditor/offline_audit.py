@@ -17,10 +17,11 @@ from auditor.catalog import Catalog
 from auditor.pcap_flows import CaptureReading, read_capture
 from auditor.pcap_source import ProgressCallback
 from auditor.personal_data.scan import ScanContext
-from auditor.records import AnomalyLog, DnsAnswer, Flow, record_to_dict
+from auditor.records import AnomalyLog, DnsAnswer, Finding, Flow, record_to_dict
 from auditor.report_build import BuiltReport, build_report
 from auditor.session_folder import (
     DNS_LOG,
+    FINDING_LOG,
     SESSION_META,
     FlowLog,
     create_session_folder,
@@ -75,17 +76,20 @@ def analyze_files(
     flows: list[Flow] = []
     answers: list[DnsAnswer] = []
     readings: list[CaptureReading] = []
+    findings: list[Finding] = []
     for number, path in enumerate(paths, start=1):
         prefix = "F" if len(paths) == 1 else f"F{number}-"
-        reading = read_capture(path, prefix, progress(path) if progress else None)
+        reading = read_capture(path, prefix, progress(path) if progress else None, scan)
         readings.append(reading)
         flows.extend(reading.flows)
         answers.extend(reading.dns_answers)
+        findings.extend(reading.findings)
     flows.sort(key=lambda f: (f.ts_start, f.flow_id))
     session_id = _session_id(paths, flows)
     session = run_audit(catalog, flows, answers, session_id=session_id, source="pcap",
                         inputs=[str(p) for p in paths], requested_app=app,
-                        coverage=capture_coverage(readings))
+                        coverage=capture_coverage(readings), findings=findings,
+                        show_values=show_values)
     folder = create_session_folder(out, session_id)
     log = FlowLog(folder)
     try:
@@ -94,6 +98,7 @@ def analyze_files(
     finally:
         log.close()
     write_jsonl(folder / DNS_LOG, answers)
+    write_jsonl(folder / FINDING_LOG, findings)
     write_json(folder / SESSION_META, _session_meta(session, app))
     report = build_report(session)
     write_report_files(folder, report)

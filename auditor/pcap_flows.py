@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.dns_names import DnsIndex, answers_from_message
+from auditor.flow_inspector import FlowInspector
 from auditor.flow_table import TRANSPORT_OF_PROTO, FlowState, FlowTable, ip_text
 from auditor.packet_headers import NonIpFrameError, PacketError, decode_frame
 from auditor.pcap_source import ProgressCallback, ReadStatus, read_frames
+from auditor.personal_data.request_fields import RequestData
+from auditor.personal_data.scan import ScanContext, scan_names, scan_request
 from auditor.records import (
     Anomaly,
     AnomalyLog,
     DnsAnswer,
+    Finding,
     Flow,
     HostSource,
     Transport,
@@ -37,14 +41,17 @@ class CaptureReading:
     flows: list[Flow] = field(default_factory=list)
     dns_answers: list[DnsAnswer] = field(default_factory=list)
     anomalies: AnomalyLog = field(default_factory=AnomalyLog)
+    findings: list[Finding] = field(default_factory=list)  # personal data in clear payloads
     non_ip: dict[str, int] = field(default_factory=dict)  # frames without IP, by kind
     other_ip: dict[int, int] = field(default_factory=dict)  # packets of other IP protocols
 
 
 def read_capture(
-    path: Path, flow_id_prefix: str = "F", progress: ProgressCallback | None = None
+    path: Path, flow_id_prefix: str = "F", progress: ProgressCallback | None = None,
+    scan: ScanContext | None = None,
 ) -> CaptureReading:
-    """Read one capture into flows. Raises InputError if it is not a capture at all."""
+    """Read one capture into flows, and scan what is readable in it (plaintext HTTP requests,
+    DNS query names) for personal data. Raises InputError if it is not a capture at all."""
     reading = CaptureReading(status=ReadStatus(path=str(path)))
     anomalies = reading.anomalies
     packet_number = 0
@@ -66,11 +73,12 @@ def read_capture(
     if reading.status.truncated:
         anomalies.add(Anomaly("capture-truncated", reading.status.truncated))
     table.finish_fragments()
-    _build_records(reading, table, flow_id_prefix)
+    _build_records(reading, table, flow_id_prefix, scan or ScanContext.build([]))
     return reading
 
 
-def _build_records(reading: CaptureReading, table: FlowTable, prefix: str) -> None:
+def _build_records(reading: CaptureReading, table: FlowTable, prefix: str,
+                   scan: ScanContext) -> None:
     states = table.states()
     ids = {id(state): f"{prefix}{n:06d}" for n, state in enumerate(states, start=1)}
     for state, ts, message in table.dns_messages:
@@ -85,8 +93,27 @@ def _build_records(reading: CaptureReading, table: FlowTable, prefix: str) -> No
                 reading.other_ip.get(state.proto, 0) + state.counts[0] + state.counts[2]
             )
             continue
-        reading.flows.append(_flow(state, ids[id(state)], Transport(transport), dns_index,
-                                   ip_cache, names_cache))
+        flow = _flow(state, ids[id(state)], Transport(transport), dns_index, ip_cache,
+                     names_cache)
+        reading.flows.append(flow)
+        if state.payload_info is not None:
+            _scan_payloads(reading, flow, state.payload_info, scan)
+
+
+def _scan_payloads(reading: CaptureReading, flow: Flow, info: FlowInspector,
+                   scan: ScanContext) -> None:
+    """Personal data in what the capture shows in the clear: HTTP requests and DNS names."""
+    for request in info.http_requests():
+        head = request.head
+        outcome = scan_request(flow.flow_id, flow.host, RequestData(
+            method=head.method, url=head.url or head.target, headers=head.headers,
+            body=request.body, body_complete=request.complete), scan, flow.client_ip)
+        reading.findings.extend(outcome.findings)
+        if outcome.partial:
+            reading.anomalies.add(Anomaly("body-partially-scanned", "; ".join(outcome.partial),
+                                          flow_id=flow.flow_id))
+    if info.dns_queries and scan.needles:
+        reading.findings.extend(scan_names(flow.flow_id, info.dns_queries, scan))
 
 
 def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIndex,

@@ -126,7 +126,7 @@ def build_report(session: SessionData) -> BuiltReport:
     verdicts = endpoint_verdicts(session, flows)
     endpoints = endpoints_frame(flows, verdicts)
     findings = build_findings(session.flows, session.findings, session.classifications,
-                              session.show_values)
+                              session.show_values, session.name_classifications)
     document = {
         "schema": SCHEMA,
         "generator": {"name": "vcaudit", "version": __version__},

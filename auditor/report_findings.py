@@ -51,18 +51,27 @@ def redact(value: str) -> str:
 
 
 def build_findings(flows: Iterable[Flow], findings: Iterable[Finding],
-                   verdicts: dict[str, Classification], show_values: bool) -> list[dict[str, Any]]:
-    """The findings list of report.json: personal data per (host, kind), then pinning."""
+                   verdicts: dict[str, Classification], show_values: bool,
+                   name_verdicts: dict[str, Classification] | None = None,
+                   ) -> list[dict[str, Any]]:
+    """The findings list of report.json: personal data per (host, kind), then pinning.
+
+    Data sent out in a DNS query name goes to whoever answers for that name, so it is
+    attributed to the name (classified in `name_verdicts`), not to the resolver."""
     by_id = {flow.flow_id: flow for flow in flows}
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for finding in findings:
         flow = by_id.get(finding.flow_id)
-        verdict = verdicts.get(finding.flow_id)
+        if finding.location == "dns" and name_verdicts and finding.path in name_verdicts:
+            verdict: Classification | None = name_verdicts[finding.path]
+            host = finding.path
+        else:
+            verdict = verdicts.get(finding.flow_id)
+            host = (flow.host or flow.server_ip or "(unknown)") if flow else "(unknown)"
         if flow is None or verdict is None:
             continue
         if finding.kind in MEETING_KINDS and verdict.category is Category.FIRST_PARTY:
             continue
-        host = flow.host or flow.server_ip or "(unknown)"
         group = groups.get((host, finding.kind))
         if group is None:
             group = groups[(host, finding.kind)] = {
@@ -93,7 +102,9 @@ def who_received_what(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                      "first_party": finding["first_party"], "hosts": [],
                                      "kinds": []})
         _add_unique(row["hosts"], finding["host"], 20)
-        _add_unique(row["kinds"], finding["label"], 50)
+        _add_unique(row["kinds"], finding["kind"], 50)
+    for row in table.values():  # kinds in KIND_ORDER whatever host they came from
+        row["kinds"] = [kind_label(k) for k in sorted(row["kinds"], key=_kind_rank)]
     return sorted(table.values(), key=lambda r: (_category_rank(r["category"]), r["entity"]))
 
 

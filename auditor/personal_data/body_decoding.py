@@ -3,15 +3,19 @@ so a decompression bomb costs at most the bound."""
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
 
 import brotli
 
-try:  # Python 3.14 has zstd in the standard library; before it, mitmproxy's backport
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the Python version
-    from backports import zstd  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):  # zstd is in the standard library from Python 3.14
+    from compression import zstd
+else:  # before it, the backport mitmproxy depends on
+    from backports import zstd
+
+
+_PIECE = 256 * 1024  # brotli output per step
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +33,12 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> Decoded
     reverse), producing at most `limit` bytes."""
     encodings = [e.strip().lower() for e in (content_encoding or "").split(",") if e.strip()]
     data, truncated = raw, False
+    bound = max(limit, 1)  # a zero bound would mean "unbounded" to the decompressors
     for encoding in reversed(encodings):
         if encoding in ("identity", ""):
             continue
         try:
-            data, cut = _decode_one(data, encoding, limit)
+            data, cut = _decode_one(data, encoding, bound)
         except (zlib.error, brotli.error, zstd.ZstdError, EOFError, ValueError) as exc:
             return DecodedBody(raw[:limit], len(raw) > limit, f"{encoding}: {exc}")
         truncated = truncated or cut
@@ -59,17 +64,34 @@ def _decode_one(data: bytes, encoding: str, limit: int) -> tuple[bytes, bool]:
 
 def _zlib(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
     decompressor = zlib.decompressobj(wbits)
-    out = decompressor.decompress(data, limit + 1)
-    return out[:limit], len(out) > limit
+    out = decompressor.decompress(data, limit)
+    if len(out) < limit or decompressor.eof:
+        return out, False
+    # The bound stopped it: truncated if there is more output to come.
+    return out, bool(decompressor.decompress(decompressor.unconsumed_tail, 1))
 
 
 def _brotli(data: bytes, limit: int) -> tuple[bytes, bool]:
+    # In pieces: one process() call with a large output limit peaks at about three times it.
     decompressor = brotli.Decompressor()
-    out = decompressor.process(data, output_buffer_limit=limit + 1)
-    return out[:limit], len(out) > limit or not decompressor.is_finished()
+    pieces: list[bytes] = []
+    size = 0
+    piece = decompressor.process(data, output_buffer_limit=_PIECE)
+    while True:
+        if size + len(piece) > limit:
+            pieces.append(piece[: limit - size])
+            return b"".join(pieces), True
+        pieces.append(piece)
+        size += len(piece)
+        # Finished, or waiting for input that the body does not have (a stream cut short).
+        if decompressor.is_finished() or decompressor.can_accept_more_data() or not piece:
+            return b"".join(pieces), False
+        piece = decompressor.process(b"", output_buffer_limit=_PIECE)
 
 
 def _zstd(data: bytes, limit: int) -> tuple[bytes, bool]:
     decompressor = zstd.ZstdDecompressor()
-    out = decompressor.decompress(data, max_length=limit + 1)
-    return out[:limit], len(out) > limit
+    out = decompressor.decompress(data, max_length=limit)
+    if len(out) < limit or decompressor.eof:
+        return out, False
+    return out, bool(decompressor.decompress(b"", max_length=1))

@@ -24,6 +24,9 @@ APPLE_MODEL = re.compile(r"\b(?:iPhone|iPad|iPod|Watch|AppleTV|MacBookPro|MacBoo
 IANA_ZONE = re.compile(r"^(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|"
                        r"Indian|Pacific|Etc)/[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)?$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$", re.I)
+# Endings of file names that are no top-level domain: `icon@2x.png` is not an address.
+FILE_SUFFIXES = frozenset({"png", "jpg", "jpeg", "gif", "webp", "svg", "pdf", "heic", "json",
+                           "js", "css", "html", "plist", "txt", "mp4", "wav", "mp3"})
 PLACEHOLDER_MACS = frozenset({"00:00:00:00:00:00", "02:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
 
 # kind -> normalised key names that carry it
@@ -87,12 +90,20 @@ def normalise_key(key: str | None) -> str:
     return _NON_ALNUM.sub("", key.lower()) if key else ""
 
 
+def _key_of(field: Field) -> str:
+    """A field's normalised key; a custom header's `X-` prefix does not count, so
+    `X-Device-Id` is a device-ID key like `device_id`."""
+    if field.location == "header" and field.key and field.key.lower().startswith("x-"):
+        return normalise_key(field.key[2:])
+    return normalise_key(field.key)
+
+
 def detect(fields: list[Field], client_ips: frozenset[str] = frozenset()) -> list[Detection]:
     """Everything recognisable in a request's fields."""
     out: list[Detection] = []
     coordinates: dict[str, dict[str, Field]] = {}
     for field in fields:
-        key = normalise_key(field.key)
+        key = _key_of(field)
         kind = KEY_TO_KIND.get(key)
         if kind is not None:
             detection = _by_key(kind, key, field, client_ips)
@@ -120,10 +131,10 @@ def _by_key(kind: str, key: str, field: Field,
         return None
     why = f"value under key '{field.key}'"
     if kind == "advertising-id":
-        if not UUID.match(value) or set(value.replace("-", "")) == {"0"}:
+        if not UUID.match(value) or is_placeholder_id(value):
             return None  # an all-zero ID means ad tracking is limited: nothing leaked
     elif kind == "device-id":
-        if len(value) < 8 or value.startswith(("{", "[")):
+        if len(value) < 8 or value.startswith(("{", "[")) or is_placeholder_id(value):
             return None
     elif kind == "imei":
         digits = re.sub(r"\D", "", value)
@@ -154,23 +165,43 @@ def _by_value(field: Field, client_ips: frozenset[str]) -> list[Detection]:
     # Cheap character tests first: most values hold none of these shapes.
     if "@" in value:
         for match in EMAIL.finditer(value):
-            out.append(Detection("email", field, match.group(0), "an email address"))
+            if not _not_an_email(value, match):
+                out.append(Detection("email", field, match.group(0), "an email address"))
     if len(value) >= 17 and (":" in value or "-" in value):
         for match in MAC.finditer(value):
             mac = match.group(0).lower().replace("-", ":")
             if mac not in PLACEHOLDER_MACS:
                 out.append(Detection("mac-address", field, mac, "a MAC address"))
-    if "," in value and (model := APPLE_MODEL.search(value)) and normalise_key(
-            field.key) not in KEYS["device-model"]:
+    if "," in value and (model := APPLE_MODEL.search(value)) and _key_of(
+            field) not in KEYS["device-model"]:
         out.append(Detection("device-model", field, model.group(0), "an Apple model identifier"))
     stripped = value.strip()
-    if "/" in stripped and IANA_ZONE.match(stripped) and normalise_key(field.key) not in KEYS[
+    if "/" in stripped and IANA_ZONE.match(stripped) and _key_of(field) not in KEYS[
             "time-zone"]:
         out.append(Detection("time-zone", field, stripped, "an IANA time zone name"))
-    if client_ips and stripped in client_ips and normalise_key(field.key) not in KEYS[
+    if client_ips and stripped in client_ips and _key_of(field) not in KEYS[
             "ip-address"]:
         out.append(Detection("ip-address", field, stripped, "the client's own IP address"))
     return out
+
+
+def _not_an_email(text: str, match: re.Match[str]) -> bool:
+    """Email-shaped text that is not an address: the user part of a URL (`https://key@host/`,
+    as in a Sentry DSN) or a file name with a scale suffix (`icon@2x.png`)."""
+    if match.group(0).rsplit(".", 1)[1].lower() in FILE_SUFFIXES:
+        return True
+    before = text[: match.start()]
+    if "://" in before:
+        authority = before.rsplit("://", 1)[1]
+        return not any(c in authority for c in "/?# \t\"'<>")
+    return False
+
+
+def is_placeholder_id(value: str) -> bool:
+    """An identifier that identifies nothing: all zeros, as iOS gives for the IDFA when ad
+    tracking is limited (00000000-0000-0000-0000-000000000000)."""
+    digits = value.strip().replace("-", "")
+    return bool(digits) and set(digits) == {"0"}
 
 
 def luhn_valid(digits: str) -> bool:

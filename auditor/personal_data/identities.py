@@ -68,6 +68,8 @@ def load_identity_file(path: Path) -> list[Identity]:
     if data is not None:
         for kind, values in data.items():
             for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)  # `phone=+4915112345678` reads as a TOML integer
                 if not isinstance(value, str):
                     raise IdentityError(f"{path}: {kind} must be a string or list of strings")
                 out.append(_checked(f"{kind}={value}", f"{path}: {kind}"))

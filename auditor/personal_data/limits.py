@@ -14,7 +14,6 @@ class ScanLimits:
     max_fields: int = 20_000  # leaves of nested JSON/form structures
     max_depth: int = 8  # nesting of containers and encodings (JSON in base64 in a form ...)
     max_value_bytes: int = 256 * 1024  # one value's text
-    max_encoded_layers: int = 3  # base64/URL/JSON-string layers opened inside one value
 
 
 DEFAULT_LIMITS = ScanLimits()

@@ -35,6 +35,7 @@ ROUTINE_HEADERS = frozenset({
 })
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{12,}={0,2}$")
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{6,}")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _HEX_OR_UUID = re.compile(r"^[0-9A-Fa-f-]+$")  # IDs and hashes: never worth base64-decoding
 
 
@@ -74,10 +75,10 @@ def request_fields(request: RequestData, limits: ScanLimits = DEFAULT_LIMITS) ->
     out = Fields()
     walker = _Walker(out, limits)
     if request.url:
-        parts = urlsplit(request.url)
-        for n, segment in enumerate(s for s in parts.path.split("/") if s):
+        url_path, query = split_url(request.url)
+        for n, segment in enumerate(s for s in url_path.split("/") if s):
             walker.value("path", f"/[{n}]", None, unquote(segment), "plain", 0)
-        for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        for key, value in parse_qsl(query, keep_blank_values=False):
             walker.value("query", key, key, value, "plain", 0)
     content_type, content_encoding = None, None
     for name, value in request.headers:
@@ -100,6 +101,22 @@ def request_fields(request: RequestData, limits: ScanLimits = DEFAULT_LIMITS) ->
     return out
 
 
+def split_url(url: str) -> tuple[str, str]:
+    """A URL's path and query; also for URLs `urlsplit` refuses (e.g. a bracketed host that
+    is no IPv6 address, as a HAR file may hold)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        rest = url.split("#", 1)[0]
+        if "://" in rest:
+            rest = rest.split("://", 1)[1]
+            cut = [i for i in (rest.find("/"), rest.find("?")) if i >= 0]
+            rest = rest[min(cut):] if cut else ""
+        path, _, query = rest.partition("?")
+        return path, query
+    return parts.path, parts.query
+
+
 def _body(walker: _Walker, request: RequestData, content_type: str | None,
           content_encoding: str | None, limits: ScanLimits) -> None:
     decoded = decode_body(request.body, content_encoding, limits.max_body_bytes)
@@ -108,10 +125,12 @@ def _body(walker: _Walker, request: RequestData, content_type: str | None,
         walker.out.partial.append(f"body scanned up to {limits.max_body_bytes} decoded bytes")
     if decoded.error:
         walker.out.partial.append(f"body could not be decoded ({decoded.error})")
-    layers = "" if not content_encoding else content_encoding.replace(" ", "") + ">"
+    undone = [e.strip().lower() for e in (content_encoding or "").split(",")
+              if e.strip() and e.strip().lower() != "identity"]
+    layers = ",".join(undone) + ">" if undone and not decoded.error else ""
     data = decoded.data
     mime = (content_type or "").split(";")[0].strip().lower()
-    text = data.decode("utf-8", "replace") if _mostly_text(data) else None
+    text = _text(data, content_type)
     if "multipart/" in mime:
         _multipart(walker, data, content_type or "", layers)
     elif text is None:
@@ -142,16 +161,47 @@ def _multipart(walker: _Walker, data: bytes, content_type: str, layers: str) -> 
         f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace") + data)
     if not message.is_multipart():
         return
-    for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition") or ""
-        payload = part.get_payload(decode=True) or b""
-        text = payload.decode("utf-8", "replace") if _mostly_text(payload) else None
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition") or "")
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
+        text = _text(payload, part.get("content-type"))
         if text is not None:
-            walker.value("body", str(name), str(name) or None, text, layers + "multipart", 0)
+            walker.value("body", name, name or None, text, layers + "multipart", 0)
+            continue
+        for n, run in enumerate(_PRINTABLE_RUN.findall(payload)):  # a file: its strings
+            walker.value("body", f"{name}.strings[{n}]" if name else f"strings[{n}]", None,
+                         run.decode("ascii"), layers + "multipart>binary", 0)
 
 
 def _looks_like_form(text: str) -> bool:
     return "=" in text and "\n" not in text.strip() and " " not in text.strip()[:200]
+
+
+def _text(data: bytes, content_type: str | None) -> str | None:
+    """A body or part as text, or None for binary data. UTF-8 when it is; else (text in a
+    legacy 8-bit charset: no more control characters than text has) the declared charset, or
+    UTF-8 if most of its non-ASCII bytes are valid UTF-8, or Latin-1."""
+    if _mostly_text(data):
+        return data.decode("utf-8", "replace")
+    sample = data[:4096]
+    if _controls(sample) * 50 >= len(sample):
+        return None
+    charset = re.search(r"charset=\"?([\w.:-]+)", content_type or "", re.I)
+    if charset:
+        try:
+            return data.decode(charset.group(1), "replace")
+        except LookupError:  # an unknown charset name
+            pass
+    utf8 = sample.decode("utf-8", "replace")
+    invalid = utf8.count("\ufffd")
+    valid = len(_NON_ASCII.findall(utf8)) - invalid
+    return data.decode("utf-8", "replace") if valid > invalid else data.decode("latin-1")
+
+
+def _controls(sample: bytes) -> int:
+    return sum(1 for b in sample if b < 0x09 or 0x0D < b < 0x20)
 
 
 def _mostly_text(data: bytes) -> bool:
@@ -161,10 +211,10 @@ def _mostly_text(data: bytes) -> bool:
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(sample) - 4:  # not just a character cut at the sample's end
+        # not just a character cut at the sample's end (when the sample is a cut)
+        if exc.start < len(sample) - 4 or len(data) <= len(sample):
             return False
-    controls = sum(1 for b in sample if b < 0x09 or 0x0D < b < 0x20)
-    return controls * 50 < len(sample)
+    return _controls(sample) * 50 < len(sample)
 
 
 class _Walker:
@@ -174,10 +224,14 @@ class _Walker:
         self.out = out
         self.limits = limits
 
+    def note(self, reason: str) -> None:
+        """Record why the scan is partial (once per reason)."""
+        if reason not in self.out.partial:
+            self.out.partial.append(reason)
+
     def full(self) -> bool:
         if len(self.out.items) >= self.limits.max_fields:
-            if not any("fields" in p for p in self.out.partial):
-                self.out.partial.append(f"stopped after {self.limits.max_fields} fields")
+            self.note(f"stopped after {self.limits.max_fields} fields")
             return True
         return False
 
@@ -187,12 +241,16 @@ class _Walker:
             return
         if len(value) > self.limits.max_value_bytes:
             value = value[: self.limits.max_value_bytes]
+            self.note(f"values cut to {self.limits.max_value_bytes} characters")
         self.out.items.append(Field(location, path, key, value, encoding))
         if depth >= self.limits.max_depth or encoding.count(">") >= self.limits.max_depth:
+            if _opens(value):
+                self.note(f"values encoded more than {self.limits.max_depth} levels deep "
+                          "were not opened")
             return
         stripped = value.strip()
         if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
-            self.json_text(location, path, stripped, encoding + ">json-string", depth + 1)
+            self.json_text(location, path, stripped, encoding + ">json-string", depth + 1, key)
         elif "%" in value and (unquoted := unquote(value)) != value:
             self.value(location, path, key, unquoted, encoding + ">url", depth + 1)
         elif (len(stripped) >= 12 and not _HEX_OR_UUID.match(stripped)
@@ -200,17 +258,22 @@ class _Walker:
             self.value(location, path, key, decoded, encoding + ">base64", depth + 1)
 
     def json_text(self, location: str, path: str, text: str, encoding: str,
-                  depth: int) -> bool:
+                  depth: int, key: str | None = None) -> bool:
         try:
             document = json.loads(text)
         except (ValueError, RecursionError):
             return False
-        self.json_value(location, path, None, document, encoding, depth)
+        # A list keeps the key of the value it was in (`extinfo[5]` is under `extinfo`).
+        self.json_value(location, path, key, document, encoding, depth)
         return True
 
     def json_value(self, location: str, path: str, key: str | None, value: Any,
                    encoding: str, depth: int) -> None:
-        if depth > self.limits.max_depth + 4 or self.full():
+        if self.full():
+            return
+        if depth > self.limits.max_depth + 4:
+            self.note(f"JSON nested more than {self.limits.max_depth + 4} levels deep was "
+                      "not scanned")
             return
         if isinstance(value, dict):
             for child_key, child in value.items():
@@ -224,6 +287,15 @@ class _Walker:
             self.value(location, path, key, value, encoding, depth)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self.out.items.append(Field(location, path, key, repr(value), encoding))
+
+
+def _opens(value: str) -> bool:
+    """Whether the walker would open this value (JSON, URL-encoded or base64 text)."""
+    stripped = value.strip()
+    return (stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]")) or (
+        "%" in value and unquote(value) != value) or (
+        len(stripped) >= 12 and not _HEX_OR_UUID.match(stripped)
+        and _BASE64.match(stripped) is not None and _base64_text(stripped) is not None)
 
 
 def _base64_text(text: str) -> str | None:

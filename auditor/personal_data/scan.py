@@ -4,12 +4,11 @@ recognised identifiers and device facts, and SDK fields with known meanings."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from auditor.personal_data.detectors import Detection, detect
 from auditor.personal_data.identities import Identity, Needle, NeedleMatcher, needles
 from auditor.personal_data.limits import DEFAULT_LIMITS, ScanLimits
-from auditor.personal_data.request_fields import Field, RequestData, request_fields
+from auditor.personal_data.request_fields import Field, RequestData, request_fields, split_url
 from auditor.personal_data.sdk_fields import Sdk, load_sdks
 from auditor.records import Finding
 
@@ -46,7 +45,7 @@ def scan_request(flow_id: str, host: str | None, request: RequestData, context: 
                  client_ip: str | None = None) -> ScanOutcome:
     """Everything personal in one request."""
     fields = request_fields(request, context.limits)
-    url_path = urlsplit(request.url).path if request.url else ""
+    url_path = split_url(request.url)[0] if request.url else ""
     detections: list[Detection] = []
     for sdk in context.sdks:
         if sdk.matches(host, url_path):
@@ -61,7 +60,7 @@ def scan_request(flow_id: str, host: str | None, request: RequestData, context: 
 
 def scan_names(flow_id: str, names: list[str], context: ScanContext) -> list[Finding]:
     """The user's values hidden in DNS query names (data sent out through DNS labels)."""
-    fields = [Field("dns", "query", None, name, "plain") for name in names]
+    fields = [Field("dns", name, None, name, "plain") for name in names]
     return _findings(flow_id, [], fields, context)
 
 

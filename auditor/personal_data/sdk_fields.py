@@ -11,10 +11,11 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from auditor.personal_data.detectors import Detection
+from auditor.personal_data.detectors import Detection, is_placeholder_id
 from auditor.personal_data.request_fields import Field
 
 DATA_FILE = "sdk_fields.toml"
+_ID_KINDS = frozenset({"advertising-id", "device-id", "user-id"})
 
 
 class SdkFieldsError(ValueError):
@@ -45,7 +46,7 @@ class Sdk:
         """Whether a request to this host and path is one of this SDK's."""
         if not host:
             return False
-        host = host.lower()
+        host = host.lower().rstrip(".")
         return any(host == h or host.endswith("." + h) for h in self.hosts) and bool(
             self.path.search(url_path))
 
@@ -57,6 +58,8 @@ class Sdk:
                 continue
             for meaning in self.fields:
                 if meaning.pattern.fullmatch(field.path) and field.value.strip():
+                    if meaning.kind in _ID_KINDS and is_placeholder_id(field.value):
+                        break  # e.g. the all-zero IDFA of limited ad tracking: nothing sent
                     out.append(Detection(meaning.kind, field, field.value,
                                          f"{self.name}: {meaning.meaning}", self.id))
                     break
@@ -64,13 +67,15 @@ class Sdk:
 
 
 def path_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile a field path pattern: `[*]` any index, `*` one key, `**` any prefix."""
+    """Compile a field path pattern: `[*]` any index, `*` one key, `**` any prefix (ending
+    where a key starts: `**user.email` matches `line[2].user.email`, not `superuser.email`)."""
     out = ""
     position = 0
     while position < len(pattern):
         if pattern.startswith("**", position):
-            out += ".*"
             position += 2
+            key_follows = position < len(pattern) and pattern[position] not in "[."
+            out += r"(?:.*\.)?" if key_follows else ".*"
         elif pattern.startswith("[*]", position):
             out += r"\[\d+\]"
             position += 3
