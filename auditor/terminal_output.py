@@ -87,5 +87,5 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
     click.echo(f"coverage: {coverage['flows_without_name']['flows']} flows without a name, "
                f"{coverage['encrypted_flows']['flows']} encrypted, "
                f"{coverage.get('anomalies', {}).get('total', 0)} anomalies skipped")
-    click.echo(f"report: {folder / 'report.md'} (also report.json, endpoints.csv, flows.csv, "
-               "flows.jsonl)")
+    click.echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
+               "flows.csv, flows.jsonl)")

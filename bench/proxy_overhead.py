@@ -4,7 +4,9 @@ with the addon, measured in the same run on the same machine.
     .venv/bin/python bench/proxy_overhead.py [--requests 2000] [--big-every 20] [--rounds 2]
 
 A loopback HTTPS upstream answers every request; a client sends the requests through the
-proxy over a few keep-alive connections (every `--big-every`th uploads 1 MB). Each round runs
+proxy over a few keep-alive connections (every `--big-every`th uploads 1 MB). The addon runs
+as `vcaudit proxy` runs it: recording, classifying and scanning every request for personal
+data, with two identities supplied. Each round runs
 plain mitmdump, then mitmdump with the addon; the best round of each is compared. The proxy's
 resident memory is sampled as flows accumulate, to check it stays flat.
 Targets: the addon costs under 10% of throughput; its memory does not grow with flows.
@@ -80,8 +82,11 @@ def start_proxy(workdir: Path, upstream_port: int, with_addon: bool) -> tuple[
             "--set", f"confdir={confdir}", "--set", "ssl_insecure=true",
             "-s", str(REDIRECT), "--set", f"test_upstream_port={upstream_port}"]
     if with_addon:
+        # As `vcaudit proxy` runs it, scanning every request for two of the user's values.
         args += ["-s", str(ADDON), "--set", f"vcaudit_out={workdir / 'session'}",
-                 "--set", "vcaudit_trim_messages=true"]
+                 "--set", "vcaudit_trim_messages=true",
+                 "--set", "vcaudit_identity=email=alice@example.com",
+                 "--set", "vcaudit_identity=phone=+4915112345678"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     deadline = time.monotonic() + 30
