@@ -44,6 +44,7 @@ from auditor.personal_data.identities import (
     parse_identity,
 )
 from auditor.personal_data.scan import ScanContext
+from auditor.personal_data.sdk_fields import SdkFieldsError, load_sdks
 from auditor.records import record_to_dict
 from auditor.session_folder import SessionFolderError
 from auditor.terminal_output import ProgressLine, print_summary
@@ -73,7 +74,7 @@ def _errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
             return command(*args, **kwargs)
         except InputError as exc:
             _fail(str(exc), EXIT_INPUT)
-        except (UnknownAppError, FailOnError, IdentityError) as exc:
+        except (UnknownAppError, FailOnError, IdentityError, SdkFieldsError) as exc:
             _fail(str(exc), EXIT_USAGE)
         except CatalogError as exc:
             _fail(str(exc), EXIT_CATALOG)
@@ -103,6 +104,10 @@ identity_option = click.option(
 identity_file_option = click.option(
     "--identity-file", type=click.Path(path_type=Path, dir_okay=False),
     help="A file of KIND=VALUE lines (or TOML) with values of yours to look for.")
+sdk_fields_option = click.option(
+    "--sdk-fields", type=click.Path(path_type=Path, dir_okay=False),
+    help="An extra SDK field file (format of auditor/data/sdk_fields.toml) describing more "
+         "SDKs' request fields.")
 show_values_option = click.option(
     "--show-values", is_flag=True,
     help="Show found personal data in reports (default: a short hash per value).")
@@ -131,17 +136,18 @@ def main() -> None:
 @lists_options
 @identity_option
 @identity_file_option
+@sdk_fields_option
 @show_values_option
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
 @_errors_as_exit_codes
 def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
             rules: tuple[Path, ...], identities: tuple[str, ...], identity_file: Path | None,
-            show_values: bool, fail_on: str | None, quiet: bool) -> None:
+            sdk_fields: Path | None, show_values: bool, fail_on: str | None, quiet: bool) -> None:
     """Audit captures (pcap, pcapng), mitmproxy flow files or HAR files (format detected
     from content) into a session folder."""
     conditions = parse_fail_on(fail_on)
-    scan = ScanContext.build(_identities(identities, identity_file))
+    scan = ScanContext.build(_identities(identities, identity_file), load_sdks(sdk_fields))
     catalog = _load(rules)
     progress = ProgressLine(enabled=not quiet)
     outcome = analyze_files(catalog, list(files), out=out, app=app,
@@ -201,14 +207,15 @@ def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
 @lists_options
 @identity_option
 @identity_file_option
+@sdk_fields_option
 @show_values_option
 @fail_on_option
 @click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
                 metavar="[-- MITMPROXY_ARGS...]")
 @_errors_as_exit_codes
 def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
-          identity_file: Path | None, show_values: bool, fail_on: str | None,
-          mitmproxy_args: tuple[str, ...]) -> None:
+          identity_file: Path | None, sdk_fields: Path | None, show_values: bool,
+          fail_on: str | None, mitmproxy_args: tuple[str, ...]) -> None:
     """Run mitmproxy (mitmdump) with the vcaudit addon and report the session when stopped.
 
     Everything after `--` goes to mitmproxy unchanged, e.g. `--mode wireguard`,
@@ -227,6 +234,9 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
     settings += proxy_arguments()
     if identity_file is not None:
         settings.append(f"vcaudit_identity_file={identity_file}")
+    if sdk_fields is not None:
+        load_sdks(sdk_fields)  # refused here, before the proxy starts
+        settings.append(f"vcaudit_sdk_fields={sdk_fields}")
     if show_values:
         settings.append("vcaudit_show_values=true")
     try:

@@ -42,7 +42,9 @@ from auditor.mitm_records import (
 )
 from auditor.personal_data.identities import IdentityError, load_identity_file, parse_identity
 from auditor.personal_data.scan import ScanContext, scan_request
+from auditor.personal_data.sdk_fields import SdkFieldsError, load_sdks
 from auditor.records import Flow, Visibility
+from auditor.scan_worker import BackgroundScanner
 from auditor.session_folder import SessionFolderError
 from auditor.tls_clienthello import (
     ClientHelloError,
@@ -96,6 +98,7 @@ class VcauditAddon:
         self._refresher: asyncio.Task[None] | None = None
         self._notes: weakref.WeakKeyDictionary[Any, FlowNotes] = weakref.WeakKeyDictionary()
         self._running = False
+        self._scanner: BackgroundScanner | None = None  # live: scans run off the event loop
 
     # --- options and life cycle -----------------------------------------------------------
 
@@ -121,6 +124,8 @@ class VcauditAddon:
                           "A file of KIND=VALUE lines (or TOML) with your own values.")
         loader.add_option("vcaudit_scan", bool, True,
                           "Scan requests for personal data.")
+        loader.add_option("vcaudit_sdk_fields", str, "",
+                          "An extra SDK field file (format of auditor/data/sdk_fields.toml).")
         loader.add_option("vcaudit_show_values", bool, False,
                           "Show found values in reports instead of their short hashes.")
         loader.add_option("vcaudit_trim_messages", bool, False,
@@ -138,9 +143,12 @@ class VcauditAddon:
             identities = [parse_identity(spec) for spec in ctx.options.vcaudit_identity]
             if ctx.options.vcaudit_identity_file:
                 identities += load_identity_file(Path(ctx.options.vcaudit_identity_file))
-        except IdentityError as exc:
+            extra = ctx.options.vcaudit_sdk_fields
+            sdks = load_sdks(Path(extra) if extra else None)
+        except (IdentityError, SdkFieldsError) as exc:
             raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
-        self.scan_context = ScanContext.build(identities) if ctx.options.vcaudit_scan else None
+        self.scan_context = (ScanContext.build(identities, sdks) if ctx.options.vcaudit_scan
+                             else None)
         if self.session is not None:
             self.session.show_values = ctx.options.vcaudit_show_values
         fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists"} & updated
@@ -171,6 +179,9 @@ class VcauditAddon:
                        "(decrypted traffic: readable by you only)")
         logger.warning(f"vcaudit: point the app at this proxy ({_describe_mode()}); "
                        "stop with Ctrl-C to write the final report")
+        self._scanner = BackgroundScanner(
+            lambda exc: self.note_failure("scan", exc if isinstance(exc, Exception)
+                                          else RuntimeError(str(exc)), ()))
         if self.refresh_seconds > 0:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
 
@@ -182,6 +193,8 @@ class VcauditAddon:
         if session is None:
             return
         self._record_open_streams()
+        if self._scanner is not None:
+            await asyncio.to_thread(self._scanner.drain)  # findings of the last requests
         session.close()
         try:
             outcome = await asyncio.to_thread(session.write_report, True)
@@ -256,15 +269,26 @@ class VcauditAddon:
         self._scan(flow, record)
 
     def _scan(self, flow: http.HTTPFlow, record: Flow) -> None:
-        """Look for personal data in what the client sent; bounded by the scan limits."""
-        if self.session is None or self.scan_context is None or flow.request is None:
+        """Look for personal data in what the client sent, bounded by the scan limits; live,
+        on the scan worker, so the flow and every other connection go on meanwhile."""
+        session, context = self.session, self.scan_context
+        if session is None or context is None or flow.request is None:
             return
-        outcome = scan_request(flow.id, record.host, request_data(flow.request),
-                               self.scan_context, record.client_ip)
-        self.session.record_findings(outcome.findings)
-        if outcome.partial:
-            self.session.record_anomaly("body-partially-scanned", "; ".join(outcome.partial),
-                                        flow.id)
+        request = request_data(flow.request)  # a snapshot: the flow may change afterwards
+
+        def scan() -> None:
+            outcome = scan_request(record.flow_id, record.host, request, context,
+                                   record.client_ip)
+            session.record_findings(outcome.findings)
+            if outcome.partial:
+                session.record_anomaly("body-partially-scanned", "; ".join(outcome.partial),
+                                       record.flow_id)
+
+        if self._scanner is None:
+            scan()
+        elif not self._scanner.submit(scan):
+            session.record_anomaly("body-not-scanned", "the scan queue was full",
+                                   record.flow_id)
 
     # --- pinning and passthrough -----------------------------------------------------------
 

@@ -123,3 +123,29 @@ def test_broken_har_and_mixed_inputs(tmp_path: Path) -> None:
     good.write_text(json.dumps({"log": {"entries": [har_entry("https://zoom.us/")]}}))
     mixed = analyze(str(pcap), str(good), "--out", str(tmp_path / "m"))
     assert mixed.exit_code == EXIT_INPUT and "not a mix" in mixed.stderr
+
+
+def test_har_scanned_with_an_extra_sdk_description(tmp_path: Path) -> None:
+    sdk_file = tmp_path / "acme.toml"
+    sdk_file.write_text(
+        '[[sdk]]\nid = "acme-telemetry"\nname = "Acme telemetry"\n'
+        'hosts = ["telemetry.acme.example"]\npath = \'^/v1/events$\'\n'
+        'source = "https://acme.example/docs"\n'
+        '  [[sdk.field]]\n  path = "hw.serial"\n  kind = "device-id"\n'
+        '  meaning = "hw.serial: the device\'s serial number"\n')
+    entry = har_entry("https://telemetry.acme.example/v1/events", "POST",
+                      post=json.dumps({"hw": {"serial": "SN-0042-7781-ZZ"}}))
+    entry["request"]["headers"] = [{"name": "content-type", "value": "application/json"}]
+    path = tmp_path / "acme.har"
+    path.write_text(json.dumps({"log": {"entries": [entry]}}))
+    result = analyze(str(path), "--out", str(tmp_path / "s"), "--sdk-fields", str(sdk_file),
+                     "--show-values")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    finding = next(f for f in report["findings"] if f["kind"] == "device-id")
+    assert finding["sdk"] == "acme-telemetry" and finding["values"] == ["SN-0042-7781-ZZ"]
+    assert "serial number" in finding["detail"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[sdk]]\nid = 'x'\n")
+    refused = analyze(str(path), "--sdk-fields", str(bad))
+    assert refused.exit_code == 2 and "bad.toml" in refused.stderr
