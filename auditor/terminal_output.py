@@ -26,7 +26,7 @@ class ProgressLine:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._started = time.monotonic()
-        self._last_plain = 0.0
+        self._last_plain = float("-inf")  # the first plain line comes as soon as shown
         self._drawn = False
         self._tty = sys.stderr.isatty()
 
@@ -35,6 +35,7 @@ class ProgressLine:
         if not self.enabled:
             return None
         self._started = time.monotonic()
+        self._last_plain = float("-inf")
 
         def report(position: int, size: int) -> None:
             elapsed = time.monotonic() - self._started
