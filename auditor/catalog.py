@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.domain_names import domain_suffixes, is_icann_public_suffix, normalise_host
+from auditor.records import Category
 
 if TYPE_CHECKING:
     from auditor.list_model import TrackerList
@@ -79,6 +80,17 @@ class Rule:
     file: str
     line: int | None
     user: bool = False  # from a user's --rules file: wins over built-in rules for a domain
+
+
+def category_of(rule: Rule, app_entity: str | None) -> Category:
+    """The category a rule gives in a session whose audited app is made by `app_entity`."""
+    if rule.purpose is Purpose.LOCAL:
+        return Category.LOCAL
+    if rule.purpose is Purpose.ANALYTICS:
+        return Category.ANALYTICS
+    if rule.purpose is Purpose.AD_TECH:
+        return Category.AD_TECH
+    return Category.FIRST_PARTY if rule.entity == app_entity else Category.THIRD_PARTY
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.catalog import Catalog, DomainMatch, NetworkMatch, Purpose, Rule
+from auditor.catalog import Catalog, DomainMatch, NetworkMatch, Purpose, Rule, category_of
 from auditor.classify_lists import ListOutcome, list_hits, weigh_lists
 from auditor.domain_names import is_ip_address, normalise_host
 from auditor.list_model import RequestContext, TrackerList
@@ -32,17 +32,6 @@ class CatalogDecision:
     domain: DomainMatch | None  # the catalog's match on the name itself
     name: str | None
     address: str | None
-
-
-def category_of(rule: Rule, app_entity: str | None) -> Category:
-    """The category a rule gives in a session whose audited app is made by `app_entity`."""
-    if rule.purpose is Purpose.LOCAL:
-        return Category.LOCAL
-    if rule.purpose is Purpose.ANALYTICS:
-        return Category.ANALYTICS
-    if rule.purpose is Purpose.AD_TECH:
-        return Category.AD_TECH
-    return Category.FIRST_PARTY if rule.entity == app_entity else Category.THIRD_PARTY
 
 
 def classify_endpoint(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.catalog import Catalog, Purpose
+from auditor.catalog import Catalog, Purpose, category_of
 from auditor.list_model import (
     CATEGORY_RANK,
     TRACKING_CATEGORIES,
@@ -153,16 +153,10 @@ def _catalog_tracking(decision: CatalogDecision) -> bool:
 
 
 def _catalog_category(decision: CatalogDecision) -> Category:
-    rule = decision.rule
-    if rule is None:
+    if decision.rule is None:
         return Category.UNKNOWN
-    if rule.purpose is Purpose.LOCAL:
-        return Category.LOCAL
-    if rule.purpose is Purpose.ANALYTICS:
-        return Category.ANALYTICS
-    if rule.purpose is Purpose.AD_TECH:
-        return Category.AD_TECH
-    return Category.THIRD_PARTY  # first- or third-party: both mean "a service" here
+    # With no app, a service rule is third-party: first- or third-party both mean "a service".
+    return category_of(decision.rule, None)
 
 
 def _tracker_behind_alias(catalog: Catalog, lists: Sequence[TrackerList],

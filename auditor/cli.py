@@ -97,6 +97,9 @@ rules_option = click.option(
     "--rules", "rules", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
     help="Extra catalog file (TOML, same format as the built-in data); repeatable.",
 )
+out_option = click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False),
+    help="Session folder to write (default: a new folder under ./vcaudit-reports/).")
 identity_option = click.option(
     "--identity", "identities", multiple=True, metavar="KIND=VALUE",
     help="A value of yours to look for in what the app sends, in any encoding or hash "
@@ -130,8 +133,7 @@ def main() -> None:
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(path_type=Path, dir_okay=False))
 @app_option
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Session folder to write (default: a new folder under ./vcaudit-reports/).")
+@out_option
 @rules_option
 @lists_options
 @identity_option
@@ -202,8 +204,7 @@ def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @app_option
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Session folder (default: a new folder under ./vcaudit-reports/).")
+@out_option
 @lists_options
 @identity_option
 @identity_file_option

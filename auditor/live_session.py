@@ -13,6 +13,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from auditor.app_detection import AppChoice, choose_app
 from auditor.catalog import Catalog
@@ -111,20 +112,21 @@ class LiveSession:
 
     def record_findings(self, findings: list[Finding]) -> None:
         """Log personal data found in a flow's request."""
-        if not findings:
+        self._append(self._findings, findings)
+
+    def record_anomaly(self, kind: str, detail: str, flow_id: str | None = None) -> None:
+        """Log something that went wrong inside the addon; it never reaches the traffic."""
+        self._append(self._anomalies, [Anomaly(kind, detail[:500], None, flow_id)])
+
+    def _append(self, log: AppendLog, records: list[Any]) -> None:
+        """Append records to a log unless the session is closed (late events at shutdown)."""
+        if not records:
             return
         with self._lock:
             if self.closed:
                 return
-            for finding in findings:
-                self._findings.append(record_to_dict(finding))
-
-    def record_anomaly(self, kind: str, detail: str, flow_id: str | None = None) -> None:
-        """Log something that went wrong inside the addon; it never reaches the traffic."""
-        with self._lock:
-            if self.closed:
-                return
-            self._anomalies.append(record_to_dict(Anomaly(kind, detail[:500], None, flow_id)))
+            for record in records:
+                log.append(record_to_dict(record))
 
     def write_report(self, final: bool = False) -> AuditOutcome:
         """Rebuild every report file from the logs."""

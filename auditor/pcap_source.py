@@ -124,13 +124,9 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                 wanted = 16 + caplen if caplen <= mtu else 0
             else:
                 wanted = 16
-            if wanted:
-                more = _read_more(read, max(CHUNK, wanted))
-                if more:
-                    base += pos
-                    buf = buf[pos:] + more
-                    pos, size = 0, len(buf)
-                    continue
+            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+                base, buf, pos, size = refilled
+                continue
             # The end of the file, or a record longer than kept whole: scapy reads it.
             record_start = base + pos
             handle.seek(record_start)
@@ -218,13 +214,9 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                     wanted = 0
             else:
                 wanted = 28
-            if wanted:
-                more = _read_more(read, max(CHUNK, wanted))
-                if more:
-                    base += pos
-                    buf = buf[pos:] + more
-                    pos, size = 0, len(buf)
-                    continue
+            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+                base, buf, pos, size = refilled
+                continue
             record_start = base + pos  # where the next block starts, to spot a cut-off one
             handle.seek(record_start)
             try:
@@ -333,6 +325,17 @@ def _pcapng_time(meta: Any, previous: float) -> float:
     if meta.tshigh is None or meta.tslow is None:
         return previous
     return float(((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000))
+
+
+def _refill(read: Callable[[int], bytes], base: int, buf: bytes, pos: int,
+            wanted: int) -> tuple[int, bytes, int, int] | None:
+    """The read state with at least `wanted` more bytes (a whole chunk) after `pos`: the file
+    offset of the new buffer, the buffer, the position in it and its size; None at the end."""
+    more = _read_more(read, max(CHUNK, wanted))
+    if not more:
+        return None
+    buf = buf[pos:] + more
+    return base + pos, buf, 0, len(buf)
 
 
 def _read_more(read: Callable[[int], bytes], size: int) -> bytes:
