@@ -1,32 +1,27 @@
-"""The `vcaudit` command line: a thin face over the audit core.
-
-Exit codes (also in the README):
-  0  the audit ran and its report was written
-  1  the report was written and a --fail-on condition holds
-  2  usage error (bad option or argument)
-  3  an input file cannot be used (unreadable, not a capture, not a session folder)
-  4  a catalog or rules file is invalid
-  5  the session folder cannot be written
-  70 internal error (a bug in vcaudit: please report it)
-Errors are one line on stderr; the summary goes to stdout.
-"""
+"""The `vcaudit` command line: a thin face over the audit core. Exit codes and error
+handling: auditor/cli_errors.py (and the README)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from auditor import __version__
 from auditor.app_detection import UnknownAppError, choose_app
 from auditor.capture_format import InputError
-from auditor.catalog import Catalog, CatalogError
+from auditor.catalog import Catalog
 from auditor.classify import classify_endpoint
+from auditor.cli_errors import (
+    EXIT_FAIL_ON,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    errors_as_exit_codes,
+    fail,
+)
 from auditor.cli_lists import (
     lists_group,
     lists_options,
@@ -35,58 +30,17 @@ from auditor.cli_lists import (
     url_request,
 )
 from auditor.domain_names import is_ip_address, normalise_host
-from auditor.fail_conditions import FailOnError, matched_conditions, parse_fail_on
+from auditor.fail_conditions import matched_conditions, parse_fail_on
 from auditor.offline_audit import AuditOutcome, analyze_files, rebuild_report
 from auditor.personal_data.identities import (
     Identity,
-    IdentityError,
     load_identity_file,
     parse_identity,
 )
 from auditor.personal_data.scan import ScanContext
-from auditor.personal_data.sdk_fields import SdkFieldsError, load_sdks
+from auditor.personal_data.sdk_fields import load_sdks
 from auditor.records import record_to_dict
-from auditor.session_folder import SessionFolderError
 from auditor.terminal_output import ProgressLine, print_summary
-
-EXIT_OK = 0
-EXIT_FAIL_ON = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_CATALOG = 4
-EXIT_OUTPUT = 5
-EXIT_INTERNAL = 70
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"vcaudit: error: {message}", err=True)
-    sys.exit(code)
-
-
-def _errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
-    """Turn expected failures into one stderr line and a documented exit code."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except InputError as exc:
-            _fail(str(exc), EXIT_INPUT)
-        except (UnknownAppError, FailOnError, IdentityError, SdkFieldsError) as exc:
-            _fail(str(exc), EXIT_USAGE)
-        except CatalogError as exc:
-            _fail(str(exc), EXIT_CATALOG)
-        except SessionFolderError as exc:
-            _fail(str(exc), EXIT_OUTPUT)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence, never a traceback
-            _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)",
-                  EXIT_INTERNAL)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _load(rules: tuple[Path, ...]) -> Catalog:
@@ -142,7 +96,7 @@ def main() -> None:
 @show_values_option
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
-@_errors_as_exit_codes
+@errors_as_exit_codes
 def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
             rules: tuple[Path, ...], identities: tuple[str, ...], identity_file: Path | None,
             sdk_fields: Path | None, show_values: bool, fail_on: str | None, quiet: bool) -> None:
@@ -166,7 +120,7 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
 @show_values_option
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
-@_errors_as_exit_codes
+@errors_as_exit_codes
 def report(folder: Path, app: str | None, rules: tuple[Path, ...], show_values: bool,
            fail_on: str | None, quiet: bool) -> None:
     """Rebuild every report file of a session folder from its flows.jsonl."""
@@ -213,7 +167,7 @@ def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
 @fail_on_option
 @click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
                 metavar="[-- MITMPROXY_ARGS...]")
-@_errors_as_exit_codes
+@errors_as_exit_codes
 def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
           identity_file: Path | None, sdk_fields: Path | None, show_values: bool,
           fail_on: str | None, mitmproxy_args: tuple[str, ...]) -> None:
@@ -248,7 +202,7 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
         raise
     report_path = folder / "report.json"
     if not report_path.is_file():
-        _fail(f"no report was written in {folder}; run `vcaudit report {folder}`", EXIT_OUTPUT)
+        fail(f"no report was written in {folder}; run `vcaudit report {folder}`", EXIT_OUTPUT)
     document = json.loads(report_path.read_text(encoding="utf-8"))
     print_summary(document, folder)
     _gate(document, conditions)
@@ -261,7 +215,7 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
 @lists_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--list-apps", is_flag=True, help="List the app names --app accepts.")
-@_errors_as_exit_codes
+@errors_as_exit_codes
 def classify(targets: tuple[str, ...], app: str | None, rules: tuple[Path, ...],
              as_json: bool, list_apps: bool) -> None:
     """Explain how host names or addresses are classified."""

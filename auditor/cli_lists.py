@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 import click
 
 from auditor.catalog import Catalog, load_catalog
+from auditor.cli_errors import EXIT_FETCH_FAILED, errors_as_exit_codes
 from auditor.list_config import ListConfig, cache_dir, load_config
 from auditor.list_fetch import read_meta
 from auditor.list_model import RequestContext, describe_lists
 from auditor.list_store import attach_lists, list_path, load_list, range_paths, update
 
-EXIT_FETCH_FAILED = 6
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -88,6 +88,7 @@ def lists_group() -> None:
               help="Config file (default: $VCAUDIT_CONFIG or ~/.config/vcaudit/config.toml).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to wait for each server.")
+@errors_as_exit_codes
 def update_command(names: tuple[str, ...], config: Path | None, timeout: float) -> None:
     """Download the lists in use and the vendors' ranges (or the NAMEs given) into the
     cache, only where they changed."""
@@ -113,6 +114,7 @@ def update_command(names: tuple[str, ...], config: Path | None, timeout: float) 
 @click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
               help="Config file (default: $VCAUDIT_CONFIG or ~/.config/vcaudit/config.toml).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@errors_as_exit_codes
 def show_command(config: Path | None, as_json: bool) -> None:
     """What is known, cached and used: versions, dates, entry counts, licences."""
     settings = load_config(config)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from auditor.cli import EXIT_CATALOG, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, main
+from auditor.cli import main
+from auditor.cli_errors import EXIT_CATALOG, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from auditor.render.report_files import ReportFile
 
 from .conftest import SAMPLES

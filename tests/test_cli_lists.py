@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from auditor.catalog import load_catalog
-from auditor.cli import EXIT_CATALOG, main
-from auditor.cli_lists import EXIT_FETCH_FAILED
+from auditor.cli import main
+from auditor.cli_errors import EXIT_CATALOG, EXIT_FETCH_FAILED
 from auditor.list_config import load_config
 from auditor.list_store import attach_lists
 
@@ -285,3 +285,11 @@ def test_addon_option_vcaudit_lists(config: Path, tmp_path: Path,
                        vcaudit_lists="easyprivacy")
         assert addon.session is not None
         assert [t.info.ref.name for t in addon.session.catalog.lists] == ["easyprivacy"]
+
+
+def test_a_missing_config_file_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    for command in (["lists", "show"], ["lists", "update"]):
+        result = CliRunner().invoke(main, [*command, "--config", str(tmp_path / "no.toml")])
+        assert result.exit_code == EXIT_CATALOG, result.output
+        assert result.stderr.strip().splitlines() == [
+            f"vcaudit: error: {tmp_path / 'no.toml'}: config file not found"]

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import EXIT_FAIL_ON, main
+from auditor.cli import main
+from auditor.cli_errors import EXIT_FAIL_ON
 
 from .support.certs import make_server_cert
 from .support.proxy_process import MitmdumpProcess
