@@ -162,3 +162,14 @@ def test_classify_lists_apps_and_rejects_unknown_ones() -> None:
     assert listed.exit_code == 0 and "zoom\tZoom" in listed.stdout
     assert_one_line_error(run("classify", "zoom.us", "--app", "nope"), EXIT_USAGE, "nope")
     assert run("classify").exit_code == EXIT_USAGE
+
+
+def test_proxy_refused_by_mitmproxy_leaves_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("proxy", "--", "--mode", "bogus")
+    assert result.exit_code == EXIT_USAGE
+    assert "Invalid proxy mode specification" in result.output
+    assert not (tmp_path / "vcaudit-reports").exists()
+    unknown = run("proxy", "--app", "zooom")
+    assert unknown.exit_code == EXIT_USAGE and "unknown app 'zooom'" in unknown.stderr
