@@ -14,6 +14,7 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -60,6 +61,10 @@ def errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
             fail(str(exc), EXIT_OUTPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader of our output went away (`vcaudit ... | head`): the work is done.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_OK)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, never a traceback
             fail(f"internal error: {type(exc).__name__}: {exc} (please report this)",
                   EXIT_INTERNAL)

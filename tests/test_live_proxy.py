@@ -27,6 +27,7 @@ from scapy.layers.dns import DNS, DNSQR
 from auditor.cli import main
 
 from .support.certs import ServerCert, make_server_cert
+from .support.h3_client import http3_get
 from .support.proxy_process import ADDON, MITMDUMP, REDIRECT, MitmdumpProcess
 from .support.tunnel import http2_get
 from .support.upstream import UpstreamServer, free_port
@@ -281,3 +282,25 @@ def test_vcaudit_proxy_command(tmp_path: Path,
     assert "verdict: ad-tech: Meta (graph.facebook.com)" in output_text
     assert str(tmp_path / "session" / "report.md") in output_text
     assert stat.S_IMODE((tmp_path / "session").stat().st_mode) == 0o700
+
+
+def test_http3_exchanges_are_recorded(tmp_path: Path,
+                                      upstreams: tuple[UpstreamServer, UpstreamServer]) -> None:
+    """HTTP/3 where the mode supports it: mitmproxy's reverse mode also listens on UDP for
+    QUIC. (The loopback upstream speaks no HTTP/3, so the exchange itself fails upstream;
+    what matters here is that the client's HTTP/3 request is recorded as such.)"""
+    tls_server, _ = upstreams
+    port = free_port()
+    proxy = MitmdumpProcess(tmp_path, tmp_path / "session", tls_server.port, 0, [
+        "--mode", f"reverse:https://127.0.0.1:{tls_server.port}@{port}",
+        "--set", "vcaudit_refresh=0"])
+    with proxy:
+        status = http3_get(port, proxy.ca_pem, "zoom.us", "/h3")
+        assert status in (200, 502)
+        wait_for(lambda: (proxy.session / "flows.jsonl").stat().st_size > 0)
+        assert proxy.stop() == 0
+    flow = flows_of(proxy.session)[0]
+    assert flow["http_version"] == "HTTP/3" and flow["transport"] == "udp"
+    assert flow["host"] == "zoom.us" and flow["visibility"] == "intercepted"
+    report = json.loads((proxy.session / "report.json").read_text())
+    assert report["endpoints"][0]["host"] == "zoom.us"

@@ -31,6 +31,10 @@ def flows() -> list[Flow]:
              bytes_up=5, bytes_down=5),
         Flow("F4", 2.0, 9.0, Transport.UDP, "192.168.1.23", 52100, "206.247.41.10", 8801,
              bytes_up=1000, bytes_down=4000),
+        # A request that got no response: its received bytes are unknown, not zero.
+        Flow("F5", 3.0, 3.5, Transport.TCP, "192.168.1.23", 50003, "203.0.113.77", 443,
+             host="down.example", host_source=HostSource.SNI, app_proto="http", bytes_up=41,
+             bytes_down=None, method="GET", url="https://down.example/", error="refused"),
     ]
 
 
@@ -46,10 +50,10 @@ def test_every_report_file_renders(report: BuiltReport, kind: ReportFile) -> Non
     text = render(kind, report)
     assert text.strip()
     if kind is ReportFile.JSON:
-        assert json.loads(text)["summary"]["flows"] == 4
+        assert json.loads(text)["summary"]["flows"] == 5
     elif kind in (ReportFile.ENDPOINTS_CSV, ReportFile.FLOWS_CSV):
         rows = list(csv.DictReader(io.StringIO(text)))
-        assert len(rows) == 4  # four flows, four distinct endpoints
+        assert len(rows) == 5  # five flows, five distinct endpoints
     else:
         assert "graph.facebook.com" in text
 
@@ -105,3 +109,10 @@ def test_empty_session_renders(catalog: Catalog) -> None:
     for kind in ReportFile:
         render(kind, built)
     assert built.document["summary"]["flows"] == 0
+
+
+def test_unknown_byte_counts_stay_unknown(report: BuiltReport) -> None:
+    down = next(e for e in report.document["endpoints"] if e["host"] == "down.example")
+    assert down["bytes_up"] == 41 and down["bytes_down"] is None
+    assert "| down.example |" in render(ReportFile.MARKDOWN, report)
+    assert "?" in render(ReportFile.MARKDOWN, report).split("| down.example |")[1].splitlines()[0]
