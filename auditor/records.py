@@ -252,5 +252,30 @@ def flow_from_dict(data: dict[str, Any]) -> Flow:
             value = tuple(int(v) for v in value)
         elif f.name in ("alpn", "dns_names") and value is not None:
             value = tuple(str(v) for v in value)
+        elif f.name in ("ts_start", "ts_end"):
+            value = _number(value, f.name)
+        elif f.name in _WHOLE_NUMBER_FIELDS and value is not None:
+            value = _whole(value, f.name)
+        elif f.name in _TEXT_FIELDS and value is not None and not isinstance(value, str):
+            raise ValueError(f"{f.name} must be text, not {type(value).__name__}")
         kwargs[f.name] = value
     return Flow(**kwargs)
+
+
+_WHOLE_NUMBER_FIELDS = frozenset({"client_port", "server_port", "status", *COUNTER_FIELDS})
+_TEXT_FIELDS = frozenset({"flow_id", "client_ip", "server_ip", "host", "app_proto", "sni",
+                          "http_host", "name_evidence", "tunnel", "method", "url",
+                          "http_version", "request_content_type", "response_content_type",
+                          "error"})
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number of seconds")
+    return float(value)
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number")
+    return value

@@ -173,3 +173,25 @@ def test_proxy_refused_by_mitmproxy_leaves_nothing_behind(
     assert not (tmp_path / "vcaudit-reports").exists()
     unknown = run("proxy", "--app", "zooom")
     assert unknown.exit_code == EXIT_USAGE and "unknown app 'zooom'" in unknown.stderr
+
+
+def test_report_survives_hostile_log_lines(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    assert run("analyze", SAMPLE, "--out", out).exit_code == 0
+    good = json.loads((out / "flows.jsonl").read_text().splitlines()[0])
+    hostile = [
+        {**good, "flow_id": "x1", "ts_start": "yesterday"},
+        {**good, "flow_id": "x2", "bytes_up": "lots"},
+        {**good, "flow_id": "x3", "transport": "carrier-pigeon"},
+        {**good, "flow_id": "x4", "server_port": 4.5},
+        {**good, "flow_id": "x5", "host": {"nested": True}},
+        {"flow_id": "x6"},
+        [1, 2, 3],
+        "just a string",
+    ]
+    with open(out / "flows.jsonl", "a") as log:
+        for line in hostile:
+            log.write(json.dumps(line) + "\n")
+    result = run("report", out)
+    assert result.exit_code == 0, result.stderr
+    assert f"{len(hostile)} damaged log lines were skipped" in result.stderr
