@@ -70,6 +70,10 @@ def weigh_lists(catalog: Catalog, decision: CatalogDecision, hits: list[ListHit]
                 chain: tuple[str, ...]) -> ListOutcome:
     """Decide whether a list's entry decides, and the evidence of every match."""
     outcome = ListOutcome()
+    if not hits and not aliases:  # the common case: no list knows the name
+        if decision.rule is None:
+            outcome.evidence.append(_no_list_evidence(lists))
+        return outcome
     usable = sorted((h for h in hits if not h.over_broad),
                     key=lambda h: (-h.specificity, CATEGORY_RANK[h.category]))
     if usable and _list_decides(usable[0], decision):
@@ -88,9 +92,13 @@ def weigh_lists(catalog: Catalog, decision: CatalogDecision, hits: list[ListHit]
         if hit.over_broad or _disagree(hit.category, final):
             outcome.evidence.append(conflict_evidence(hit, reason))
     if not hits and decision.rule is None:
-        titles = ", ".join(t.info.ref.title for t in lists)
-        outcome.evidence.append(Evidence("rule", f"no loaded list ({titles}) matches it either"))
+        outcome.evidence.append(_no_list_evidence(lists))
     return outcome
+
+
+def _no_list_evidence(lists: Sequence[TrackerList]) -> Evidence:
+    titles = ", ".join(t.info.ref.title for t in lists)
+    return Evidence("rule", f"no loaded list ({titles}) matches it either")
 
 
 def list_evidence(hit: ListHit, via: tuple[str, ...] = ()) -> Evidence:
