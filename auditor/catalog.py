@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.domain_names import domain_suffixes, is_icann_public_suffix, normalise_host
+from auditor.name_lookup import NameLookup
 from auditor.records import Category
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ class Catalog:
     # by list_store.py. Held here so every audit path that has the catalog has them too.
     lists: tuple[TrackerList, ...] = ()
     list_notes: list[str] = field(default_factory=list)  # e.g. "EasyList not downloaded yet"
+    # name_lookup() per set of lists; a new rule empties it.
+    _lookups: dict[tuple[TrackerList, ...], NameLookup] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def app_entity(self, app: str) -> Entity | None:
         """The entity that makes a conferencing app (`zoom` -> Zoom)."""
@@ -150,11 +154,32 @@ class Catalog:
     def match_host(self, host: str) -> DomainMatch | None:
         """The most specific rule for a host name; at equal specificity ad-tech, then
         analytics, then service."""
-        for suffix in domain_suffixes(normalise_host(host)):
-            rules = self._by_domain.get(suffix)
+        return self.match_suffixes(domain_suffixes(normalise_host(host)))
+
+    def match_suffixes(self, suffixes: Sequence[str]) -> DomainMatch | None:
+        """match_host for a normalised name given as its suffixes, most specific first
+        (domain_names.name_suffixes), as name_lookup.py computes them once for every source."""
+        by_domain = self._by_domain
+        for suffix in suffixes:
+            rules = by_domain.get(suffix)
             if rules:
                 return DomainMatch(rules[0], suffix)
         return None
+
+    def named_domains(self) -> Iterable[str]:
+        """Every domain a rule names."""
+        return self._by_domain.keys()
+
+    def name_lookup(self, lists: Sequence[TrackerList]) -> NameLookup:
+        """Names looked up in the rules and `lists` at once (name_lookup.py). Made once per set
+        of lists (loaded lists do not change); a new rule drops it."""
+        key = tuple(lists)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            if len(self._lookups) >= 4:
+                self._lookups.clear()
+            lookup = self._lookups[key] = NameLookup(self, key)
+        return lookup
 
     def match_address(self, address: str) -> NetworkMatch | None:
         """The rule with the longest network prefix containing the address."""
@@ -199,6 +224,7 @@ class Catalog:
             self._prefixes.setdefault(version, []).append(prefix)
         for prefixes in self._prefixes.values():
             prefixes.sort(reverse=True)
+        self._lookups.clear()  # the order of rules for a domain may have changed
         return self
 
     _pending_rules: list[tuple[dict[str, Any], str, str, bool]] = field(default_factory=list)
@@ -260,6 +286,7 @@ class Catalog:
         """Index a validated rule (from a file, or made from a vendor's published ranges).
         For the same network, the first rule added keeps it, unless a user's rule comes."""
         self.rules[rule.id] = rule
+        self._lookups.clear()
         for domain in rule.domains:
             self._by_domain.setdefault(domain, []).append(rule)
         for cidr in rule.cidrs:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.catalog import Catalog, DomainMatch, NetworkMatch, Purpose, Rule, category_of
-from auditor.classify_lists import ListOutcome, list_hits, weigh_lists
+from auditor.classify_lists import ListOutcome, list_hits, no_list_evidence, weigh_lists
 from auditor.domain_names import is_ip_address, normalise_host
 from auditor.list_model import RequestContext, TrackerList
 from auditor.records import Category, Classification, Evidence
@@ -52,11 +52,18 @@ def classify_endpoint(
     """
     normal = normalise_host(host) if host else None
     name = normal if normal and not is_ip_address(normal) else None
-    decision = catalog_decision(catalog, name, address, cname_chain)
     lists = catalog.lists if lists is None else lists
+    # The catalog's and each list's match for the name, looked up at once (name_lookup.py).
+    domain, name_hits = catalog.name_lookup(lists).matches(name) if name else (None, ())
+    decision = catalog_decision(catalog, name, address, cname_chain, domain)
     if lists and (name is not None or request is not None):
-        hits = list_hits(lists, name, request, decision, app_entity)
+        hits = (name_hits if request is None
+                else list_hits(lists, name, request, decision, app_entity))
         aliases = cname_chain[1:] if name else ()
+        if not hits and not aliases:  # the common case: no list knows the name
+            if decision.rule is None:
+                return decided(catalog, decision, app_entity, (no_list_evidence(lists),))
+            return decided(catalog, decision, app_entity)
         outcome = weigh_lists(catalog, decision, hits, lists, aliases, cname_chain)
         if outcome.winner is not None:
             return _listed(catalog, decision, outcome, app_entity)
@@ -65,16 +72,24 @@ def classify_endpoint(
 
 
 def catalog_decision(catalog: Catalog, name: str | None, address: str | None,
-                     cname_chain: tuple[str, ...]) -> CatalogDecision:
-    """The catalog's own answer for a name and/or an address."""
+                     cname_chain: tuple[str, ...], domain: DomainMatch | None) -> CatalogDecision:
+    """The catalog's own answer for a normalised name and/or an address; `domain` is the
+    catalog's match for the name itself (Catalog.match_host)."""
     network = catalog.match_address(address) if address else None
-    domain = catalog.match_host(name) if name else None
+    if domain is None and network is None and (name is None or len(cname_chain) < 2):
+        # The catalog knows neither the name, an alias nor the address (most names).
+        return CatalogDecision(None, [], "none", None, name, address)
+    rule, evidence, basis = _catalog_answer(catalog, name, address, cname_chain, domain,
+                                            network)
+    return CatalogDecision(rule, evidence, basis, domain, name, address)
 
-    def result(rule: Rule | None, evidence: list[Evidence], basis: str) -> CatalogDecision:
-        return CatalogDecision(rule, evidence, basis, domain, name, address)
 
+def _catalog_answer(catalog: Catalog, name: str | None, address: str | None,
+                    cname_chain: tuple[str, ...], domain: DomainMatch | None,
+                    network: NetworkMatch | None) -> tuple[Rule | None, list[Evidence], str]:
+    """The deciding rule, its evidence and the basis, from the name's and address's matches."""
     if domain is not None and domain.rule.purpose is Purpose.LOCAL:
-        return result(domain.rule, [domain_evidence(domain, name)], "local-name")
+        return domain.rule, [domain_evidence(domain, name)], "local-name"
     cloaked = _tracker_behind_alias(catalog, cname_chain[1:] if name else ())
     if domain is not None:
         # The name the client asked for decides; an address that disagrees (another
@@ -86,44 +101,38 @@ def catalog_decision(catalog: Catalog, name: str | None, address: str | None,
             evidence.append(cname_evidence(cloaked, cname_chain))
         if network is not None and network.rule.entity != domain.rule.entity:
             evidence.append(_conflict_evidence(catalog, network, address, domain.rule))
-        return result(rule, evidence, basis)
+        return rule, evidence, basis
     if network is not None and network.rule.purpose is Purpose.LOCAL:
-        return result(network.rule, [_network_evidence(network, address)], "local")
+        return network.rule, [_network_evidence(network, address)], "local"
     if name is not None:
         via_alias = cloaked or _any_alias_match(catalog, cname_chain[1:])
         if via_alias is not None:
-            return result(via_alias.rule, [cname_evidence(via_alias, cname_chain)],
-                          "cname" if via_alias.rule.purpose in TRACKING else "alias")
+            return (via_alias.rule, [cname_evidence(via_alias, cname_chain)],
+                    "cname" if via_alias.rule.purpose in TRACKING else "alias")
     if network is not None:
         evidence = [_network_evidence(network, address)]
         if name is not None:
-            evidence.insert(0, Evidence("rule", f"no catalog rule matches the name {name}"))
-        return result(network.rule, evidence, "range")
-    return result(None, [], "none")
+            evidence.insert(0, _no_rule_evidence(name, None))
+        return network.rule, evidence, "range"
+    return None, [], "none"
 
 
 def decided(catalog: Catalog, decision: CatalogDecision, app_entity: str | None,
             extra: Sequence[Evidence] = ()) -> Classification:
     """The classification the catalog's decision gives, with any extra evidence after it."""
+    # Classification's fields are passed in order (category, entity, first_party, evidence,
+    # label): keyword arguments cost a quarter more per object, and this runs for every name.
     rule = decision.rule
     if rule is None:
-        what = " or ".join(x for x in (
-            f"name {decision.name}" if decision.name else None,
-            f"address {decision.address}" if decision.address else None) if x)
-        return Classification(
-            category=Category.UNKNOWN, entity=None, first_party=False,
-            evidence=(Evidence("rule", f"no catalog rule matches the {what or 'endpoint'}"),
-                      *extra),
-        )
-    evidence = list(decision.evidence)
+        return Classification(Category.UNKNOWN, None, False,
+                              (_no_rule_evidence(decision.name, decision.address), *extra))
     entity = catalog.entities[rule.entity]
     first_party = app_entity is not None and rule.entity == app_entity
+    evidence = decision.evidence
     if first_party and rule.purpose in TRACKING:
-        evidence.append(ownership_evidence(entity.name, rule.purpose.value))
-    return Classification(
-        category=category_of(rule, app_entity), entity=entity.name, first_party=first_party,
-        evidence=(*evidence, *extra), label=rule.label,
-    )
+        evidence = [*evidence, ownership_evidence(entity.name, rule.purpose.value)]
+    return Classification(category_of(rule, app_entity), entity.name, first_party,
+                          (*evidence, *extra), rule.label)
 
 
 def _listed(catalog: Catalog, decision: CatalogDecision, outcome: ListOutcome,
@@ -149,8 +158,19 @@ def _listed(catalog: Catalog, decision: CatalogDecision, outcome: ListOutcome,
     if first_party and category in (Category.ANALYTICS, Category.AD_TECH):
         evidence.append(ownership_evidence(entity_name or "", category.value))
     label = f"{hit.entry.list_category or category.value} according to {hit.info.ref.title}"
-    return Classification(category=category, entity=entity_name, first_party=first_party,
-                          evidence=(*evidence, *outcome.evidence[1:]), label=label)
+    return Classification(category, entity_name, first_party,  # fields in order, as decided()
+                          (*evidence, *outcome.evidence[1:]), label)
+
+
+def _no_rule_evidence(name: str | None, address: str | None) -> Evidence:
+    """The note that no catalog rule matches the name and/or the address."""
+    if name and address:
+        what = f"name {name} or address {address}"
+    elif name or address:
+        what = f"name {name}" if name else f"address {address}"
+    else:
+        what = "endpoint"
+    return Evidence("rule", f"no catalog rule matches the {what}")
 
 
 def ownership_evidence(vendor: str, purpose: str) -> Evidence:
@@ -177,39 +197,55 @@ def _any_alias_match(catalog: Catalog, aliases: tuple[str, ...]) -> DomainMatch 
 
 def where(rule: Rule) -> str:
     """A rule's file and line, as evidence shows it."""
-    return f"{rule.file}:{rule.line}" if rule.line else rule.file
+    return _rule_texts(rule)[0]
+
+
+# where() and "<id> (<label>; <file:line>)" per rule, by the rule's identity: the catalog keeps
+# its rules, and these texts are in the evidence of every name a rule matches. The memo holds
+# the rule (so an id is never reused while held); reset when it grows.
+_RULE_TEXTS: dict[int, tuple[Rule, str, str]] = {}
+
+
+def _rule_texts(rule: Rule) -> tuple[str, str]:
+    held = _RULE_TEXTS.get(id(rule))
+    if held is not None and held[0] is rule:
+        return held[1], held[2]
+    file = f"{rule.file}:{rule.line}" if rule.line else rule.file
+    summary = f"{rule.id} ({rule.label}; {file})"
+    if len(_RULE_TEXTS) >= 65536:
+        _RULE_TEXTS.clear()
+    _RULE_TEXTS[id(rule)] = (rule, file, summary)
+    return file, summary
 
 
 def domain_evidence(match: DomainMatch, name: str | None) -> Evidence:
     """Evidence for a catalog domain rule matching a name."""
     rule = match.rule
+    file, summary = _rule_texts(rule)
     whose = "your rule" if rule.user else "rule"
-    return Evidence(
-        kind="rule",
-        detail=(f"host {name} matches domain {match.domain} of {whose} {rule.id} "
-                f"({rule.label}; {where(rule)})"),
-        rule=rule.id, file=where(rule), matched=match.domain, source=rule.source,
-    )
+    # Evidence's fields in order (kind, detail, rule, file, matched, source): see decided().
+    return Evidence("rule", f"host {name} matches domain {match.domain} of {whose} {summary}",
+                    rule.id, file, match.domain, rule.source)
 
 
 def _network_evidence(match: NetworkMatch, address: str | None) -> Evidence:
     rule = match.rule
+    file, summary = _rule_texts(rule)
     return Evidence(
         kind="local-range" if rule.purpose is Purpose.LOCAL else "ip-range",
-        detail=(f"address {address} is in {match.network} of rule {rule.id} "
-                f"({rule.label}; {where(rule)})"),
-        rule=rule.id, file=where(rule), matched=match.network, source=rule.source,
+        detail=f"address {address} is in {match.network} of rule {summary}",
+        rule=rule.id, file=file, matched=match.network, source=rule.source,
     )
 
 
 def cname_evidence(match: DomainMatch, chain: tuple[str, ...]) -> Evidence:
     """Evidence for a catalog rule reached through the capture's CNAME chain."""
     rule = match.rule
+    file, summary = _rule_texts(rule)
     return Evidence(
         kind="cname",
-        detail=(f"the capture's DNS shows {' -> '.join(chain)}; {match.domain} is rule "
-                f"{rule.id} ({rule.label}; {where(rule)})"),
-        rule=rule.id, file=where(rule), matched=match.domain, source=rule.source,
+        detail=f"the capture's DNS shows {' -> '.join(chain)}; {match.domain} is rule {summary}",
+        rule=rule.id, file=file, matched=match.domain, source=rule.source,
     )
 
 

@@ -26,11 +26,12 @@ from auditor.catalog import Catalog, Purpose, category_of
 from auditor.list_model import (
     CATEGORY_RANK,
     TRACKING_CATEGORIES,
+    ListEntry,
     ListHit,
     RequestContext,
     TrackerList,
 )
-from auditor.records import Category, Evidence
+from auditor.records import Category, Evidence, ListRef
 
 if TYPE_CHECKING:
     from auditor.classify import CatalogDecision
@@ -65,64 +66,111 @@ def list_hits(lists: Sequence[TrackerList], name: str | None, request: RequestCo
     return hits
 
 
-def weigh_lists(catalog: Catalog, decision: CatalogDecision, hits: list[ListHit],
+def weigh_lists(catalog: Catalog, decision: CatalogDecision, hits: Sequence[ListHit],
                 lists: Sequence[TrackerList], aliases: tuple[str, ...],
                 chain: tuple[str, ...]) -> ListOutcome:
     """Decide whether a list's entry decides, and the evidence of every match."""
-    outcome = ListOutcome()
     if not hits and not aliases:  # the common case: no list knows the name
-        if decision.rule is None:
-            outcome.evidence.append(_no_list_evidence(lists))
-        return outcome
-    usable = sorted((h for h in hits if not h.over_broad),
-                    key=lambda h: (-h.specificity, CATEGORY_RANK[h.category]))
-    if usable and _list_decides(usable[0], decision):
-        outcome.winner = usable[0]
-    elif decision.basis not in ("local-name", "cname") and not _user_decides(decision):
+        return ListOutcome(evidence=[no_list_evidence(lists)] if decision.rule is None else [])
+    winner = _deciding_hit(hits, decision)
+    via: tuple[str, ...] = ()
+    if winner is None and aliases and decision.basis not in ("local-name", "cname") and (
+            not _user_decides(decision)):
         cloaked = _tracker_behind_alias(catalog, lists, aliases)
         if cloaked is not None and (not _catalog_tracking(decision) or decision.rule is None):
-            outcome.winner, outcome.via = cloaked, chain
+            winner, via = cloaked, chain
             hits = [*hits, cloaked]
-    final = outcome.winner.category if outcome.winner else _catalog_category(decision)
-    for hit in sorted(hits, key=lambda h: h is not outcome.winner):
-        outcome.evidence.append(list_evidence(hit, outcome.via if hit is outcome.winner else ()))
-        if hit is outcome.winner:
+    final = winner.category if winner else _catalog_category(decision)
+    evidence = [list_evidence(winner, via)] if winner is not None else []
+    for hit in hits:  # the others, in the lists' order
+        if hit is winner:
             continue
-        reason = _why_not(hit, decision, outcome.winner)
+        evidence.append(list_evidence(hit))
         if hit.over_broad or _disagree(hit.category, final):
-            outcome.evidence.append(conflict_evidence(hit, reason))
+            evidence.append(conflict_evidence(hit, _why_not(hit, decision, winner)))
     if not hits and decision.rule is None:
-        outcome.evidence.append(_no_list_evidence(lists))
-    return outcome
+        evidence.append(no_list_evidence(lists))
+    return ListOutcome(winner, via, evidence)
 
 
-def _no_list_evidence(lists: Sequence[TrackerList]) -> Evidence:
-    titles = ", ".join(t.info.ref.title for t in lists)
-    return Evidence("rule", f"no loaded list ({titles}) matches it either")
+def _deciding_hit(hits: Sequence[ListHit], decision: CatalogDecision) -> ListHit | None:
+    """The list entry that decides over the catalog's decision, if one does: of the entries
+    that are not over-broad, the most specific, then the most privacy-relevant (the first of
+    equals)."""
+    usable = [hit for hit in hits if not hit.over_broad]
+    if not usable:
+        return None
+    best = usable[0] if len(usable) == 1 else min(usable, key=_rank)
+    return best if _list_decides(best, decision) else None
+
+
+# The last "no loaded list matches" evidence and the lists it is for: the same lists are weighed
+# for every endpoint of an audit, and list objects do not change once loaded.
+_no_list_memo: tuple[tuple[TrackerList, ...], Evidence] | None = None
+
+
+def no_list_evidence(lists: Sequence[TrackerList]) -> Evidence:
+    """The note that no loaded list matches an endpoint the catalog does not know either."""
+    global _no_list_memo
+    key = tuple(lists)
+    memo = _no_list_memo
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    titles = ", ".join(t.info.ref.title for t in key)
+    evidence = Evidence("rule", f"no loaded list ({titles}) matches it either")
+    _no_list_memo = (key, evidence)
+    return evidence
 
 
 def list_evidence(hit: ListHit, via: tuple[str, ...] = ()) -> Evidence:
     """Evidence for a list's entry: the list, its version and licence, the exact rule."""
-    info, entry, ref = hit.info, hit.entry, hit.info.ref
-    what = (f"{entry.list_category} ({hit.category.value})" if entry.list_category
-            else hit.category.value)
+    info, entry, matched = hit.info, hit.entry, hit.matched
+    said, file = _entry_texts(entry, info.ref)
+    subject = (f"the capture's DNS shows {' -> '.join(via)}; {matched}" if via
+               else f"URL {matched}" if matched.startswith(("http:", "https:", "ws"))
+               else f"host {matched}")
+    # Evidence's fields in order (kind, detail, rule, file, matched, source, tracker_list):
+    # keyword arguments cost a quarter more per object, and this runs for every list match.
+    return Evidence("list", subject + said, entry.rule, file, hit.domain or matched, info.url,
+                    info.ref)
+
+
+# list_evidence's text about an entry, by the entry's identity: lists keep their entries, so
+# the same objects come back for every name they match. The memo holds the entry and the list
+# reference it was written for (so an id is never reused while held); reset when it grows.
+_ENTRY_TEXTS: dict[int, tuple[ListEntry, ListRef, str, str]] = {}
+
+
+def _entry_texts(entry: ListEntry, ref: ListRef) -> tuple[str, str]:
+    """` matches '<rule>' (line N) of <list>: <category>[, organisation X]` and the
+    evidence's file (`easyprivacy:123`)."""
+    held = _ENTRY_TEXTS.get(id(entry))
+    if held is not None and held[0] is entry and held[1] is ref:
+        return held[2], held[3]
+    category = entry.category.value
+    what = f"{entry.list_category} ({category})" if entry.list_category else category
     owner = f", organisation {entry.organisation}" if entry.organisation else ""
-    subject = (f"the capture's DNS shows {' -> '.join(via)}; {hit.matched}" if via
-               else f"URL {hit.matched}" if hit.matched.startswith(("http:", "https:", "ws"))
-               else f"host {hit.matched}")
     line = f" (line {entry.line})" if entry.line else ""
-    return Evidence(
-        kind="list",
-        detail=(f"{subject} matches {entry.rule!r}{line} of {describe_list(hit)}: "
-                f"{what}{owner}"),
-        rule=entry.rule, file=f"{ref.name}:{entry.line}" if entry.line else ref.name,
-        matched=hit.domain or hit.matched, source=info.url, tracker_list=ref,
-    )
+    said = f" matches {entry.rule!r}{line} of {_describe_ref(ref)}: {what}{owner}"
+    file = f"{ref.name}:{entry.line}" if entry.line else ref.name
+    if len(_ENTRY_TEXTS) >= 65536:
+        _ENTRY_TEXTS.clear()
+    _ENTRY_TEXTS[id(entry)] = (entry, ref, said, file)
+    return said, file
+
+
+def _rank(hit: ListHit) -> tuple[int, int]:
+    """Sorts the most specific entry first, then the most privacy-relevant."""
+    return -hit.specificity, CATEGORY_RANK[hit.category]
 
 
 def describe_list(hit: ListHit) -> str:
     """`EasyPrivacy (version 202611290912, fetched 2026-11-29, licence GPL-3.0...)`."""
-    ref = hit.info.ref
+    return _describe_ref(hit.info.ref)
+
+
+def _describe_ref(ref: ListRef) -> str:
+    """describe_list's text for a list reference."""
     parts = [f"version {ref.version}" if ref.version else None,
              f"fetched {ref.fetched[:10]}" if ref.fetched else None, f"licence {ref.licence}"]
     return f"{ref.title} ({', '.join(p for p in parts if p)})"

@@ -51,9 +51,21 @@ def is_icann_public_suffix(domain: str) -> bool:
     return bool(_icann_psl().is_public(domain))
 
 
+def name_suffixes(host: str) -> tuple[str, ...]:
+    """The host and each parent domain, most specific first: a.b.c -> (a.b.c, b.c, c).
+    Computed by slicing after each dot (the same strings as splitting on dots and joining)."""
+    suffixes = [host]
+    dot = host.find(".")
+    while dot >= 0:
+        host = host[dot + 1:]
+        suffixes.append(host)
+        dot = host.find(".")
+    return tuple(suffixes)
+
+
 @lru_cache(maxsize=4096)
 def domain_suffixes(host: str) -> tuple[str, ...]:
-    """The host and each parent domain, most specific first: a.b.c -> (a.b.c, b.c, c).
-    Cached: the catalog and every loaded list look up the same name in turn."""
-    labels = host.split(".")
-    return tuple(".".join(labels[i:]) for i in range(len(labels)))
+    """name_suffixes(host), cached for callers that look up the same name several times.
+    Classification computes a name's suffixes once for the catalog and every list
+    (name_lookup.py), so a stream of new names does not churn this cache."""
+    return name_suffixes(host)

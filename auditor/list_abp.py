@@ -11,7 +11,9 @@ name. Evidence names the exact rule and its line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import adblock
 
@@ -32,6 +34,14 @@ _RESOURCE_TYPES = frozenset({
 _HOST_OPTIONS = _RESOURCE_TYPES | {"third-party", "3p", "important", "all", "match-case"}
 
 
+class _DomainRules(NamedTuple):
+    """What a list's hostname rules say about one domain (matching probes once per suffix)."""
+
+    block: ListEntry | None  # the blocking rule naming the domain
+    important: bool  # the blocking rule has $important: exceptions do not lift it
+    excepted: bool  # an @@ exception names the domain
+
+
 @dataclass(slots=True)
 class _HostRules:
     """Hostname rules of one list: blocking rules and exceptions, by domain."""
@@ -50,8 +60,10 @@ class AbpList:
         self.version = header.get("version")
         self._category = category
         self._lines: dict[str, int] = {}
+        self._url_entries: dict[str, ListEntry] = {}  # by rule text, made as URLs match
         self._hosts = _HostRules()
         entries = self._scan(text)
+        self._by_domain = _domain_rules(self._hosts)
         filters = adblock.FilterSet(debug=True)  # debug: results name the matching rule
         filters.add_filter_list(text)
         self._engine = adblock.Engine(filters, optimize=False)
@@ -61,19 +73,28 @@ class AbpList:
 
     def match_host(self, host: str) -> ListHit | None:
         """The most specific hostname rule covering `host`, unless an exception covers it."""
-        hosts = self._hosts
-        hit: tuple[str, ListEntry] | None = None
-        excepted = False
-        for suffix in domain_suffixes(host):
-            if hit is None:
-                entry = hosts.block.get(suffix)
-                if entry is not None:
-                    hit = (suffix, entry)
-            if suffix in hosts.allow:
-                excepted = True
-        if hit is None or (excepted and hit[0] not in hosts.important):
+        return self.match_name(host, domain_suffixes(host))
+
+    def match_name(self, name: str, suffixes: Sequence[str]) -> ListHit | None:
+        """match_host with the name's suffixes already computed: one probe per suffix."""
+        by_domain = self._by_domain
+        entry: ListEntry | None = None
+        domain = ""
+        important = excepted = False
+        for suffix in suffixes:
+            rules = by_domain.get(suffix)
+            if rules is None:
+                continue
+            if entry is None and rules.block is not None:
+                entry, domain, important = rules.block, suffix, rules.important
+            excepted = excepted or rules.excepted
+        if entry is None or (excepted and not important):
             return None
-        return ListHit(self.info, hit[1], hit[0], host)
+        return ListHit(self.info, entry, domain, name)
+
+    def named_domains(self) -> Iterable[str]:
+        """The domains of the hostname rules and their exceptions."""
+        return self._by_domain.keys()
 
     def match_url(self, request: RequestContext) -> ListHit | None:
         """What the engine says about a request: the blocking rule that matched, if any."""
@@ -83,9 +104,11 @@ class AbpList:
         if not result.matched or not result.filter:
             return None
         rule = str(result.filter)
-        domain = anchored_domain(rule)
-        entry = ListEntry(rule=rule, line=self._lines.get(rule), category=self._category)
-        return ListHit(self.info, entry, domain, request.url)
+        entry = self._url_entries.get(rule)
+        if entry is None:  # one entry per rule, as for hostname rules
+            entry = ListEntry(rule=rule, line=self._lines.get(rule), category=self._category)
+            self._url_entries[rule] = entry
+        return ListHit(self.info, entry, anchored_domain(rule), request.url)
 
     def _scan(self, text: str) -> int:
         """Index hostname rules and line numbers; return the number of network rules."""
@@ -121,6 +144,13 @@ class AbpList:
             if rule in bad:
                 del hosts.allow[domain]
         return count
+
+
+def _domain_rules(hosts: _HostRules) -> dict[str, _DomainRules]:
+    """Blocking rules, `$important` and exceptions merged into one entry per domain."""
+    return {domain: _DomainRules(hosts.block.get(domain), domain in hosts.important,
+                                 domain in hosts.allow)
+            for domain in (*hosts.block, *hosts.allow)}
 
 
 def abp_header(text: str) -> dict[str, str]:

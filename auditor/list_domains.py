@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from auditor.domain_names import is_ip_address
+from auditor.domain_names import domain_suffixes, is_ip_address
 from auditor.list_model import (
     CATEGORY_RANK,
     DomainIndex,
@@ -92,8 +92,16 @@ class DomainList:
 
     def match_host(self, host: str) -> ListHit | None:
         """The most specific entry covering the name."""
-        found = self.index.lookup(host)
-        return ListHit(self.info, found[1], found[0], host) if found else None
+        return self.match_name(host, domain_suffixes(host))
+
+    def match_name(self, name: str, suffixes: Sequence[str]) -> ListHit | None:
+        """match_host with the name's suffixes already computed."""
+        found = self.index.lookup_suffixes(suffixes)
+        return ListHit(self.info, found[1], found[0], name) if found else None
+
+    def named_domains(self) -> Iterable[str]:
+        """Every domain the list has an entry for."""
+        return self.index.domains()
 
     def match_url(self, request: RequestContext) -> ListHit | None:
         """Domain lists know hosts, not paths: the URL's host decides."""

@@ -9,6 +9,7 @@ Pure data: loading and downloading live in list_store.py and list_fetch.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -90,6 +91,17 @@ class TrackerList(Protocol):
         """The most specific entry covering a host name, matched on the name alone."""
         ...
 
+    def match_name(self, name: str, suffixes: Sequence[str]) -> ListHit | None:
+        """match_host for a normalised name whose suffixes, most specific first
+        (domain_names.name_suffixes), the caller has already computed."""
+        ...
+
+    def named_domains(self) -> Iterable[str]:
+        """Every domain an entry or an exception names. What match_host answers for a name
+        depends only on which of the name's suffixes are among them (and on the name itself
+        only as the hit's `matched`): nothing when none is. A loaded list does not change."""
+        ...
+
     def match_url(self, request: RequestContext) -> ListHit | None:
         """The entry matching an HTTP request (full URL, type, first-party context)."""
         ...
@@ -110,14 +122,22 @@ class DomainIndex:
         if held is None or CATEGORY_RANK[entry.category] < CATEGORY_RANK[held.category]:
             self._entries[domain] = entry
 
+    def domains(self) -> Iterable[str]:
+        """Every domain with an entry."""
+        return self._entries.keys()
+
     def get(self, domain: str) -> ListEntry | None:
         """The entry for exactly this domain."""
         return self._entries.get(domain)
 
     def lookup(self, host: str) -> tuple[str, ListEntry] | None:
         """The most specific entry covering `host` (itself or a parent domain)."""
+        return self.lookup_suffixes(domain_suffixes(host))
+
+    def lookup_suffixes(self, suffixes: Sequence[str]) -> tuple[str, ListEntry] | None:
+        """lookup() for a name given as its suffixes, most specific first."""
         entries = self._entries
-        for suffix in domain_suffixes(host):
+        for suffix in suffixes:
             entry = entries.get(suffix)
             if entry is not None:
                 return suffix, entry
