@@ -72,6 +72,18 @@ def wait_for(predicate: Any, timeout: float = 15) -> None:
     raise AssertionError("condition not met in time")
 
 
+def assert_clean_stop(proxy: MitmdumpProcess) -> None:
+    """Stop the proxy with SIGTERM; the final report must have been written.
+
+    mitmproxy_rs sometimes segfaults while tearing down its UDP servers at exit, after every
+    addon's `done` hook has run (upstream: mitmproxy issue #7409); that exit is accepted
+    here only when vcaudit had already said it wrote the report."""
+    code = proxy.stop()
+    written = "flows; report in" in proxy.output()
+    assert code == 0 or (code == -signal.SIGSEGV and written), (code, proxy.output()[-2000:])
+    assert written and (proxy.session / "report.json").is_file()
+
+
 def test_a_proxied_session_is_recorded_and_reported(
         tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer],
         upstream_cert: ServerCert) -> None:
@@ -238,7 +250,8 @@ def test_raw_tcp_udp_and_dns_modes_are_recorded(tmp_path: Path) -> None:
                 raw.sendall(b"raw bytes")
                 assert raw.recv(100) == b"raw bytes"
             wait_for(lambda: len(flows_of(proxy.session)) >= 2)  # DNS and TCP have ended
-            assert proxy.stop() == 0  # the UDP flow is still open: recorded at shutdown
+            # The UDP flow is still open: it is recorded at shutdown.
+            assert_clean_stop(proxy)
     finally:
         udp_echo.close()
         tcp_echo.close()
@@ -298,7 +311,7 @@ def test_http3_exchanges_are_recorded(tmp_path: Path,
         status = http3_get(port, proxy.ca_pem, "zoom.us", "/h3")
         assert status in (200, 502)
         wait_for(lambda: (proxy.session / "flows.jsonl").stat().st_size > 0)
-        assert proxy.stop() == 0
+        assert_clean_stop(proxy)
     flow = flows_of(proxy.session)[0]
     assert flow["http_version"] == "HTTP/3" and flow["transport"] == "udp"
     assert flow["host"] == "zoom.us" and flow["visibility"] == "intercepted"

@@ -45,7 +45,7 @@ class MitmdumpProcess:
         return self.confdir / "mitmproxy-ca-cert.pem"
 
     def start(self, timeout: float = 30) -> MitmdumpProcess:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
                                             env=env)
