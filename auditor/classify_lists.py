@@ -164,13 +164,8 @@ def _rank(hit: ListHit) -> tuple[int, int]:
     return -hit.specificity, CATEGORY_RANK[hit.category]
 
 
-def describe_list(hit: ListHit) -> str:
-    """`EasyPrivacy (version 202611290912, fetched 2026-11-29, licence GPL-3.0...)`."""
-    return _describe_ref(hit.info.ref)
-
-
 def _describe_ref(ref: ListRef) -> str:
-    """describe_list's text for a list reference."""
+    """`EasyPrivacy (version 202611290912, fetched 2026-11-29, licence GPL-3.0...)`."""
     parts = [f"version {ref.version}" if ref.version else None,
              f"fetched {ref.fetched[:10]}" if ref.fetched else None, f"licence {ref.licence}"]
     return f"{ref.title} ({', '.join(p for p in parts if p)})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ from auditor.domain_names import is_ip_address, normalise_host
 from auditor.fail_conditions import matched_conditions, parse_fail_on
 from auditor.offline_audit import AuditOutcome, analyze_files, rebuild_report
 from auditor.personal_data.identities import (
-    Identity,
     load_identity_file,
     parse_identity,
 )
@@ -65,6 +65,16 @@ sdk_fields_option = click.option(
     "--sdk-fields", type=click.Path(path_type=Path, dir_okay=False),
     help="An extra SDK field file (format of auditor/data/sdk_fields.toml) describing more "
          "SDKs' request fields.")
+
+
+def scan_options[F: Callable[..., Any]](command: F) -> F:
+    """--identity, --identity-file and --sdk-fields: what the personal-data scan looks for
+    (on the commands that scan: analyze and proxy)."""
+    for option in (sdk_fields_option, identity_file_option, identity_option):
+        command = option(command)
+    return command
+
+
 show_values_option = click.option(
     "--show-values", is_flag=True,
     help="Show found personal data in reports (default: a short hash per value).")
@@ -90,9 +100,7 @@ def main() -> None:
 @out_option
 @rules_option
 @lists_options
-@identity_option
-@identity_file_option
-@sdk_fields_option
+@scan_options
 @show_values_option
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
@@ -103,7 +111,7 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
     """Audit captures (pcap, pcapng), mitmproxy flow files or HAR files (format detected
     from content) into a session folder."""
     conditions = parse_fail_on(fail_on)
-    scan = ScanContext.build(_identities(identities, identity_file), load_sdks(sdk_fields))
+    scan = _scan_context(identities, identity_file, sdk_fields)
     catalog = _load(rules)
     progress = ProgressLine(enabled=not quiet)
     outcome = analyze_files(catalog, list(files), out=out, app=app,
@@ -149,20 +157,20 @@ def _gate(document: dict[str, Any], conditions: list[str]) -> None:
         sys.exit(EXIT_FAIL_ON)
 
 
-def _identities(specs: tuple[str, ...], path: Path | None) -> list[Identity]:
+def _scan_context(specs: tuple[str, ...], identity_file: Path | None,
+                  sdk_fields: Path | None) -> ScanContext:
+    """What the personal-data scan looks for; raises on a bad identity or SDK field file."""
     identities = [parse_identity(spec) for spec in specs]
-    if path is not None:
-        identities += load_identity_file(path)
-    return identities
+    if identity_file is not None:
+        identities += load_identity_file(identity_file)
+    return ScanContext.build(identities, load_sdks(sdk_fields))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @app_option
 @out_option
 @lists_options
-@identity_option
-@identity_file_option
-@sdk_fields_option
+@scan_options
 @show_values_option
 @fail_on_option
 @click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
@@ -180,7 +188,7 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
     from auditor.proxy_command import run_proxy  # mitmproxy loads only for this command
 
     conditions = parse_fail_on(fail_on)
-    _identities(identities, identity_file)  # refused here, before the proxy starts
+    _scan_context(identities, identity_file, sdk_fields)  # refused before the proxy starts
     if app:
         choose_app(_load(()), [], app)
     else:
@@ -190,7 +198,6 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
     if identity_file is not None:
         settings.append(f"vcaudit_identity_file={identity_file}")
     if sdk_fields is not None:
-        load_sdks(sdk_fields)  # refused here, before the proxy starts
         settings.append(f"vcaudit_sdk_fields={sdk_fields}")
     if show_values:
         settings.append("vcaudit_show_values=true")

@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -315,7 +314,3 @@ def _base64_text(text: str) -> str | None:
     printable = sum(1 for c in decoded if c.isprintable())
     return decoded if printable * 10 >= len(decoded) * 9 else None
 
-
-def iter_values(fields: Fields) -> Iterator[Field]:
-    """The fields, in the order found."""
-    return iter(fields.items)

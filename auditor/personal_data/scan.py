@@ -20,7 +20,7 @@ class ScanContext:
     needles: tuple[Needle, ...] = ()
     sdks: tuple[Sdk, ...] = ()
     limits: ScanLimits = DEFAULT_LIMITS
-    matcher: NeedleMatcher = field(default_factory=lambda: NeedleMatcher(()))
+    matcher: NeedleMatcher = field(init=False, repr=False, compare=False)  # from `needles`
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "matcher", NeedleMatcher(self.needles))
