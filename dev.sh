@@ -1,7 +1,7 @@
 #!/bin/sh
 # Set up vcaudit in ./.venv and run it.
 #   ./dev.sh demo   set up, then audit the bundled sample capture
-#   ./dev.sh test   set up, then run the whole test suite
+#   ./dev.sh test   set up, then run the whole test suite against the installed wheel
 #   ./dev.sh setup  set up only
 # Needs Python >= 3.12 (mitmproxy 12). Looks for one on PATH (python3.13, python3.12,
 # python3, ...) and in pyenv's versions; set VCAUDIT_PYTHON=/path/to/python to choose.
@@ -42,13 +42,30 @@ setup() {
         rm -rf "$VENV"
         "$python" -m venv "$VENV"
     fi
+    install_wheel
+}
+
+# Build the wheel from this checkout and install it as a user would (not editable: an
+# editable install would hide files missing from the wheel), with the test tools. Rebuilt only
+# when something that goes into the wheel changed since the last install.
+install_wheel() {
     stamp="$VENV/.installed"
-    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        echo "dev.sh: installing vcaudit and its test tools into $VENV" >&2
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
-        touch "$stamp"
+    if [ -f "$stamp" ] && [ -z "$(find auditor pyproject.toml README.md LICENSE \
+            -newer "$stamp" 2>/dev/null | head -n 1)" ]; then
+        return 0
     fi
+    echo "dev.sh: building the vcaudit wheel and installing it into $VENV" >&2
+    pip="$VENV/bin/python -m pip --quiet --disable-pip-version-check"
+    $pip install --upgrade pip
+    wheels=$(mktemp -d)
+    rm -rf build  # setuptools would package stale files left in build/
+    $pip wheel --no-deps --wheel-dir "$wheels" .
+    rm -rf build auditor.egg-info vcaudit.egg-info
+    wheel=$(ls "$wheels"/vcaudit-*.whl)
+    $pip install "$wheel[test]"
+    $pip install --force-reinstall --no-deps "$wheel"
+    rm -rf "$wheels"
+    touch "$stamp"
 }
 
 case "${1:-}" in
@@ -60,7 +77,10 @@ case "${1:-}" in
     test)
         setup
         shift
-        exec "$VENV/bin/python" -m pytest "$@"
+        # -P and PYTHONSAFEPATH: never import `auditor` from this checkout, in pytest or in
+        # the processes tests start, but the installed wheel (tests/conftest.py checks it).
+        export PYTHONSAFEPATH=1 VCAUDIT_TEST_INSTALLED=1
+        exec "$VENV/bin/python" -P -m pytest "$@"
         ;;
     setup)
         setup

@@ -3,6 +3,7 @@ that write scapy-built packets into capture files."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
@@ -14,6 +15,7 @@ from scapy.layers.tls.record import TLS
 from scapy.packet import Packet, split_layers
 from scapy.utils import PcapNgWriter, PcapWriter
 
+import auditor
 from auditor.catalog import Catalog, load_catalog
 
 # Importing scapy's TLS layer (the tests build ClientHellos with it) binds it to TCP port 443
@@ -26,6 +28,16 @@ split_layers(TCP, TLS, dport=443)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CAPTURES = REPO.parent / "shared" / "captures"
 SAMPLES = REPO / "captures"
+INSTALLED_PACKAGE = Path(auditor.__file__).resolve().parent
+FROM_SOURCE_TREE = INSTALLED_PACKAGE.is_relative_to(REPO)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`./dev.sh test` (and CI) test the installed wheel: refuse to run if `auditor` was
+    imported from this checkout instead, since that would hide files missing from the wheel."""
+    if os.environ.get("VCAUDIT_TEST_INSTALLED") and FROM_SOURCE_TREE:
+        pytest.exit(f"auditor was imported from the source tree ({INSTALLED_PACKAGE}), not "
+                    "from the installed wheel; run the tests with ./dev.sh test", returncode=4)
 
 
 @pytest.fixture(scope="session")

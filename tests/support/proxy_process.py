@@ -45,7 +45,8 @@ class MitmdumpProcess:
         return self.confdir / "mitmproxy-ca-cert.pem"
 
     def start(self, timeout: float = 30) -> MitmdumpProcess:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
+        # No PYTHONPATH to the checkout: mitmdump uses the installed `auditor`, as a user's does.
+        env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
                                             env=env)
