@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_CAPTURES = REPO.parent / "shared" / "captures"
 SAMPLES = REPO / "captures"
 INSTALLED_PACKAGE = Path(auditor.__file__).resolve().parent
-FROM_SOURCE_TREE = INSTALLED_PACKAGE.is_relative_to(REPO)
+FROM_SOURCE_TREE = INSTALLED_PACKAGE == REPO / "auditor"
 
 
 def pytest_configure(config: pytest.Config) -> None:
