@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.catalog import Catalog, Entity
+from auditor.quantities import byte_size, counted
 from auditor.records import Flow
 
 
@@ -57,12 +58,13 @@ def detect_app(catalog: Catalog, flows: Iterable[Flow]) -> AppChoice:
     if not scores:
         return AppChoice(None, None, "none",
                          "no traffic to hosts specific to a known conferencing app; "
-                         "vendors' services count as third-party (use --app to name it)")
+                         "vendors' services count as third-party (use `--app` to name it)")
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
     app, (count, volume) = ranked[0]
-    detail = f"detected from {count} flows ({volume} bytes) to hosts specific to {app}"
+    detail = (f"detected from {counted(count, 'flow')} ({byte_size(volume)}) to hosts specific "
+              f"to {app}")
     if len(ranked) > 1:
-        others = ", ".join(f"{a}: {s[0]} flows" for a, s in ranked[1:4])
+        others = ", ".join(f"{a}: {counted(s[0], 'flow')}" for a, s in ranked[1:4])
         detail += f" (also seen: {others})"
     return AppChoice(app, catalog.app_entity(app), "detected", detail)
 

@@ -26,9 +26,12 @@ from auditor.records import (
     Visibility,
 )
 
-ENCRYPTED_PROTOS = frozenset({"tls", "quic", "dtls", "ssh"})
-PLAINTEXT_PROTOS = frozenset({"dns", "mdns", "llmnr", "http", "ssdp", "stun", "dhcp", "dhcpv6",
-                              "netbios-ns", "netbios-dgm", "ntp", "snmp", "ws-discovery", "sip"})
+# What a protocol label says about visibility: every label the inspector sets is in one set
+# (Google QUIC's hello is readable, but what follows it is encrypted like IETF QUIC's).
+ENCRYPTED_PROTOS = frozenset({"tls", "quic", "gquic", "dtls", "ssh", "srtp", "srtcp"})
+PLAINTEXT_PROTOS = frozenset({"dns", "mdns", "llmnr", "http", "ssdp", "stun", "turn", "dhcp",
+                              "dhcpv6", "netbios-ns", "netbios-dgm", "ntp", "snmp",
+                              "ws-discovery", "sip", "rtp", "rtcp"})
 SNI_SOURCES = {"sni": HostSource.SNI, "quic-sni": HostSource.QUIC_SNI,
                "dtls-sni": HostSource.DTLS_SNI}
 

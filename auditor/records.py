@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_type_hints
 
 
 class Transport(StrEnum):
@@ -52,6 +52,15 @@ class Category(StrEnum):
     THIRD_PARTY = "third-party"
     LOCAL = "local"
     UNKNOWN = "unknown"
+
+
+# The one order categories are listed in everywhere (terminal, report.json, report.md,
+# report.html): what a privacy reader looks for first.
+CATEGORY_ORDER: tuple[Category, ...] = (
+    Category.AD_TECH, Category.ANALYTICS, Category.THIRD_PARTY, Category.UNKNOWN,
+    Category.FIRST_PARTY, Category.LOCAL,
+)
+TRACKER_CATEGORIES: tuple[Category, ...] = (Category.AD_TECH, Category.ANALYTICS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +221,9 @@ CLASSIFICATION_COLUMNS: tuple[str, ...] = ("category", "entity", "first_party")
 COUNTER_FIELDS: tuple[str, ...] = ("bytes_up", "bytes_down", "packets_up", "packets_down",
                                    "messages_up", "messages_down")
 FLOW_COLUMNS: tuple[str, ...] = FLOW_FIELDS + CLASSIFICATION_COLUMNS
+# Whole-number fields (ports, counters, HTTP status): integer columns in tables, never floats.
+INTEGER_FIELDS: tuple[str, ...] = tuple(
+    name for name, hint in get_type_hints(Flow).items() if hint in (int, int | None))
 
 
 def record_to_dict(record: Any) -> dict[str, Any]:
@@ -262,7 +274,7 @@ def flow_from_dict(data: dict[str, Any]) -> Flow:
     return Flow(**kwargs)
 
 
-_WHOLE_NUMBER_FIELDS = frozenset({"client_port", "server_port", "status", *COUNTER_FIELDS})
+_WHOLE_NUMBER_FIELDS = frozenset(INTEGER_FIELDS)
 _TEXT_FIELDS = frozenset({"flow_id", "client_ip", "server_ip", "host", "app_proto", "sni",
                           "http_host", "name_evidence", "tunnel", "method", "url",
                           "http_version", "request_content_type", "response_content_type",

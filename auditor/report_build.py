@@ -17,10 +17,10 @@ from auditor import __version__
 from auditor.audit import SessionData, name_evidence
 from auditor.domain_names import registrable_domain
 from auditor.records import (
+    CATEGORY_ORDER,
     CLASSIFICATION_COLUMNS,
-    COUNTER_FIELDS,
     FLOW_COLUMNS,
-    Category,
+    INTEGER_FIELDS,
     Classification,
     record_to_dict,
 )
@@ -29,11 +29,7 @@ from auditor.report_findings import build_findings, data_verdicts, who_received_
 from auditor.timefmt import iso_utc
 
 SCHEMA = "vcaudit.report/1"
-# Order in which categories are listed: what a privacy reader looks for first.
-CATEGORY_ORDER = (
-    Category.AD_TECH, Category.ANALYTICS, Category.THIRD_PARTY, Category.UNKNOWN,
-    Category.FIRST_PARTY, Category.LOCAL,
-)
+ENDPOINT_INTEGER_COLUMNS = ("flows", "bytes_up", "bytes_down", "packets_up", "packets_down")
 MAX_FLOW_IDS_PER_ENDPOINT = 100
 UNKNOWN_ENDPOINT = "(no name or address)"
 MAX_NAME_EVIDENCE = 3
@@ -49,8 +45,9 @@ def flows_frame(session: SessionData) -> pd.DataFrame:
                    first_party=verdict.first_party)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(FLOW_COLUMNS))
+    # Nullable integers: a port or count stays 443, not 443.0, when others are unknown.
     return frame.astype({**{c: "object" for c in CLASSIFICATION_COLUMNS},
-                         **{c: "Int64" for c in COUNTER_FIELDS}})
+                         **{c: "Int64" for c in INTEGER_FIELDS}})
 
 
 def endpoint_of(flows: pd.DataFrame) -> pd.Series:
@@ -77,10 +74,11 @@ def _known_sum(values: pd.Series) -> Any:
 def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) -> pd.DataFrame:
     """One row per endpoint with traffic totals, sorted by category then bytes."""
     columns = ["host", "domain", "ips", "ports", "protocols", "host_sources", "entity",
-               "category", "first_party", "label", "flows", "bytes_up", "bytes_down",
-               "packets_up", "packets_down", "first_seen", "last_seen"]
+               "category", "first_party", "label", *ENDPOINT_INTEGER_COLUMNS, "first_seen",
+               "last_seen"]
+    integers = dict.fromkeys(ENDPOINT_INTEGER_COLUMNS, "Int64")
     if flows.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns).astype(integers)
     frame = flows.assign(
         endpoint=endpoint_of(flows),
         protocol=flows["app_proto"].fillna(flows["transport"]),
@@ -108,7 +106,7 @@ def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) ->
     table["_rank"] = table["category"].map(rank)
     table["_bytes"] = table["bytes_up"].fillna(0) + table["bytes_down"].fillna(0)
     table = table.sort_values(["_rank", "_bytes", "host"], ascending=[True, False, True])
-    return table[columns].reset_index(drop=True)
+    return table[columns].reset_index(drop=True).astype(integers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,17 +12,23 @@ from typing import Any
 import pandas as pd
 
 from auditor.audit import SessionData
+from auditor.quantities import byte_size, counted, plural
+from auditor.records import Transport, Visibility
 
-ENCRYPTED = "encrypted"
+READABLE = (Visibility.PLAINTEXT.value, Visibility.INTERCEPTED.value)
 TOP_UNNAMED = 10
+# How protocol labels are written in sentences; others are upper-cased (tls -> TLS).
+PROTOCOL_NAMES = {"gquic": "gQUIC", "quic": "QUIC"}
 
 
 def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
     """The coverage section of report.json."""
     source = dict(session.coverage)
     unnamed = flows[(flows["host_source"] == "none") & (flows["category"] != "local")]
-    encrypted = flows[flows["visibility"] == ENCRYPTED]
-    opaque = flows[flows["app_proto"].isna()]
+    encrypted = flows[flows["visibility"] == Visibility.ENCRYPTED.value]
+    readable = flows[flows["visibility"].isin(READABLE)]
+    # ICMP carries no application payload to recognise.
+    opaque = flows[flows["app_proto"].isna() & (flows["transport"] != Transport.ICMP.value)]
     top_unnamed = (
         unnamed.assign(bytes=unnamed["bytes_up"].fillna(0) + unnamed["bytes_down"].fillna(0))
         .groupby("server_ip")["bytes"].sum().sort_values(ascending=False).head(TOP_UNNAMED)
@@ -40,6 +46,10 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
             "bytes": int(encrypted["bytes_up"].sum() + encrypted["bytes_down"].sum()),
             "by_protocol": {str(k): int(v)
                             for k, v in encrypted["app_proto"].value_counts().items()},
+        },
+        "readable_flows": {  # content vcaudit could read: plaintext or intercepted
+            "flows": len(readable),
+            "bytes": int(readable["bytes_up"].sum() + readable["bytes_down"].sum()),
         },
         "unrecognised_payload_flows": {
             "flows": len(opaque),
@@ -64,39 +74,51 @@ def _notes(coverage: dict[str, Any], source: str) -> list[str]:
     unnamed = coverage["flows_without_name"]
     if unnamed["flows"]:
         notes.append(
-            f"{unnamed['flows']} flows ({unnamed['bytes']} bytes) to non-local addresses had "
-            "no SNI, Host or DNS answer in the input; they are listed by address, named only "
-            "where a published IP range covers them."
+            f"{counted(unnamed['flows'], 'flow')} ({byte_size(unnamed['bytes'])}) to non-local "
+            "addresses had no name: no SNI, Host or DNS answer in the input, and no published "
+            f"IP range covers the address; {plural(unnamed['flows'], 'it is', 'they are')} "
+            "listed by address."
         )
     encrypted = coverage["encrypted_flows"]
     if encrypted["flows"] and source == "pcap":
+        protocols = ", ".join(f"{number} {PROTOCOL_NAMES.get(name, name.upper())}"
+                              for name, number in encrypted["by_protocol"].items())
+        count = encrypted["flows"]
         notes.append(
-            f"{encrypted['flows']} flows were encrypted (TLS, QUIC, DTLS, SSH): a capture shows "
-            "where they went, not what they carried. Run `vcaudit proxy` to see inside them."
+            f"{counted(count, 'flow')} ({byte_size(encrypted['bytes'])}) "
+            f"{plural(count, 'was', 'were')} encrypted{f' ({protocols})' if protocols else ''}: "
+            f"a capture shows where "
+            f"{plural(count, 'it', 'they')} went, not what {plural(count, 'it', 'they')} "
+            f"carried. Run `vcaudit proxy` to see inside {plural(count, 'it', 'them')}."
         )
     opaque = coverage["unrecognised_payload_flows"]
     if opaque["flows"]:
         notes.append(
-            f"{opaque['flows']} flows carried payloads no decoder recognised (e.g. proprietary "
-            "or encrypted media)."
+            f"{counted(opaque['flows'], 'flow')} ({byte_size(opaque['bytes'])}) matched no "
+            "protocol vcaudit decodes (proprietary or encrypted media, or a connection that "
+            "carried no data)."
         )
     pinned = coverage["pinned"]
     if pinned["hosts"]:
         notes.append(
-            f"The client refused the proxy's certificate for {len(pinned['hosts'])} hosts "
-            f"(certificate pinning, or the CA is not trusted): {', '.join(pinned['hosts'])}. "
-            "Their contents could not be inspected; later connections were relayed untouched "
-            "and are listed with their SNI and byte counts."
+            "The client refused the proxy's certificate for "
+            f"{counted(len(pinned['hosts']), 'host')} (certificate pinning, or the CA is not "
+            f"trusted): {', '.join(pinned['hosts'])}. "
+            f"{plural(len(pinned['hosts']), 'Its', 'Their')} contents could not be inspected; "
+            "later connections were relayed untouched and are listed with their SNI and byte "
+            "counts."
         )
     anomalies = coverage.get("anomalies", {})
     if anomalies.get("total"):
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(anomalies["by_kind"].items()))
-        notes.append(f"{anomalies['total']} malformed or undecodable items were skipped: {kinds}.")
+        notes.append(f"{counted(anomalies['total'], 'malformed or undecodable item')} "
+                     f"{plural(anomalies['total'], 'was', 'were')} skipped: {kinds}.")
     for item in coverage.get("inputs", []):
         if item.get("truncated"):
             notes.append(f"{item['path']}: {item['truncated']}; analysed up to that point.")
     skipped = coverage.get("packets_not_ip", {})
     if skipped:
-        notes.append(f"{sum(skipped.values())} frames carried no IP traffic (ARP, LLDP, ...) "
-                     "and were not analysed.")
+        frames = sum(skipped.values())
+        notes.append(f"{counted(frames, 'frame')} carried no IP traffic (ARP, LLDP, ...) and "
+                     f"{plural(frames, 'was', 'were')} not analysed.")
     return notes

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from auditor.records import Category, Classification, Finding, Flow, Visibility
+from auditor.records import CATEGORY_ORDER, Category, Classification, Finding, Flow, Visibility
 
 # Readable names of the kinds of data, as they appear in verdicts and tables.
 KIND_LABELS = {
@@ -150,6 +150,8 @@ def _kind_rank(kind: str) -> int:
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
+_CATEGORY_RANK = {category.value: rank for rank, category in enumerate(CATEGORY_ORDER)}
+
+
 def _category_rank(category: str) -> int:
-    order = ["ad-tech", "analytics", "third-party", "unknown", "first-party", "local"]
-    return order.index(category) if category in order else len(order)
+    return _CATEGORY_RANK.get(category, len(_CATEGORY_RANK))

@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from auditor.pcap_source import ProgressCallback
-from auditor.render.units import byte_size
-from auditor.render.verdicts import verdict_lines
+from auditor.quantities import byte_size, counted, plural
+from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES
+from auditor.render.sentences import data_lines, traffic_line, verdict_lines
 
 SHOW_AFTER_SECONDS = 2.0
 PLAIN_LINE_EVERY_SECONDS = 10.0
-CATEGORY_ROWS = ("ad-tech", "analytics", "first-party", "third-party", "unknown", "local")
 NAMED_PER_CATEGORY = 6
 
 
@@ -65,28 +65,27 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
     session, summary = document["session"], document["summary"]
     app = session["app"]
     app_text = f"{app} ({session['app_detection']['how']})" if app else "not detected"
-    click.echo(f"vcaudit: {summary['flows']} flows to {summary['endpoints']} endpoints, "
-               f"sent {byte_size(summary['bytes_up'])}, received "
-               f"{byte_size(summary['bytes_down'])}; audited app: {app_text}")
-    for category in CATEGORY_ROWS:
-        numbers = summary["categories"][category]
-        if not numbers["endpoints"]:
+    click.echo(f"vcaudit: {traffic_line(summary)}; audited app: {app_text}")
+    for category in CATEGORY_ORDER:
+        count = summary["categories"][category]["endpoints"]
+        if not count:
             continue
-        hosts = [e for e in document["endpoints"] if e["category"] == category]
         named = ""
-        if category in ("ad-tech", "analytics"):
-            shown = ", ".join(f"{e['host']} ({e['entity']})" for e in hosts[:NAMED_PER_CATEGORY])
+        if category in TRACKER_CATEGORIES:
+            hosts = [e for e in document["endpoints"] if e["category"] == category]
+            shown = ", ".join(f"{e['host']} ({e['entity']})" if e["entity"] else e["host"]
+                              for e in hosts[:NAMED_PER_CATEGORY])
             more = len(hosts) - NAMED_PER_CATEGORY
             named = f"  {shown}" + (f", and {more} more" if more > 0 else "")
-        noun = "endpoint" if numbers["endpoints"] == 1 else "endpoints"
-        click.echo(f"  {category:<12} {numbers['endpoints']:>4} {noun:<9}{named}".rstrip())
+        click.echo(f"  {category:<12} {count:>4} {plural(count, 'endpoint'):<9}{named}".rstrip())
     for line in verdict_lines(document):
         click.echo(f"verdict: {line}")
-    for line in document.get("personal_data", {}).get("verdicts", []):
+    for line in data_lines(document):
         click.echo(f"data: {line}")
     coverage = document["coverage"]
-    click.echo(f"coverage: {coverage['flows_without_name']['flows']} flows without a name, "
-               f"{coverage['encrypted_flows']['flows']} encrypted, "
-               f"{coverage.get('anomalies', {}).get('total', 0)} anomalies skipped")
+    anomalies = coverage.get("anomalies", {}).get("total", 0)
+    click.echo(f"coverage: {counted(coverage['flows_without_name']['flows'], 'flow')} without "
+               f"a name, {coverage['encrypted_flows']['flows']} encrypted, "
+               f"{counted(anomalies, 'anomaly', 'anomalies')} skipped")
     click.echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
                "flows.csv, flows.jsonl)")

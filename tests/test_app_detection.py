@@ -30,7 +30,7 @@ def test_detects_the_app_with_most_app_specific_flows(catalog: Catalog) -> None:
              flow(5, "www.googletagmanager.com", "142.250.185.104")]
     choice = choose_app(catalog, flows, None)
     assert choice.app == "zoom" and choice.how == "detected"
-    assert "3 flows" in choice.detail and "teams: 1 flows" in choice.detail
+    assert "3 flows" in choice.detail and "teams: 1 flow)" in choice.detail
 
 
 def test_no_app_when_nothing_points_to_one(catalog: Catalog) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from auditor.render.units import byte_size
-from auditor.render.verdicts import verdict_lines
+from auditor.quantities import byte_size
+from auditor.records import CATEGORY_ORDER
+from auditor.render.sentences import category_counts, data_lines, traffic_line, verdict_lines
+from auditor.render.text_safety import html_text
 
 CATEGORY_COLOURS = {
     "ad-tech": "#c0392b", "analytics": "#e67e22", "third-party": "#8e44ad",
@@ -44,9 +46,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>vcaudit report {escape(session['id'])}</h1>",
         _session_block(session, summary),
         "<h2>Verdict</h2><ul>",
-        *[f'<li class="verdict">{escape(line)}</li>' for line in verdict_lines(report)],
-        *[f'<li class="verdict">{escape(line)}</li>'
-          for line in report.get("personal_data", {}).get("verdicts", [])],
+        *[f'<li class="verdict">{html_text(line)}</li>' for line in verdict_lines(report)],
         "</ul>",
         "<h2>Traffic by category</h2>",
         _category_chart(summary),
@@ -54,7 +54,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Endpoints</h2>",
         _endpoint_table(report["endpoints"]),
         "<h2>Coverage: what could not be seen</h2><ul>",
-        *[f"<li>{escape(note)}</li>" for note in report["coverage"].get("notes", [])],
+        *[f"<li>{html_text(note)}</li>" for note in report["coverage"].get("notes", [])],
         "</ul>",
         f'<p class="muted">Made by {escape(report["generator"]["name"])} '
         f'{escape(report["generator"]["version"])}.</p>',
@@ -75,18 +75,16 @@ def _session_block(session: dict[str, Any], summary: dict[str, Any]) -> str:
         f"<tr><th>Source</th><td>{escape(session['source'])}: "
         f"{escape(', '.join(session['inputs']))}</td></tr>"
         f"<tr><th>Audited app</th><td>{escape(app)} "
-        f"<span class=\"muted\">({escape(session['app_detection']['detail'])})</span></td></tr>"
-        f"<tr><th>Time</th><td>{escape(str(session['started']))} to "
-        f"{escape(str(session['ended']))}</td></tr>"
-        f"<tr><th>Traffic</th><td>{summary['flows']} flows to {summary['endpoints']} endpoints, "
-        f"sent {byte_size(summary['bytes_up'])}, received {byte_size(summary['bytes_down'])}"
-        "</td></tr></table>"
+        f"<span class=\"muted\">({html_text(session['app_detection']['detail'])})</span>"
+        f"</td></tr><tr><th>Time</th><td>{escape(session['started'] or '?')} to "
+        f"{escape(session['ended'] or '?')}</td></tr>"
+        f"<tr><th>Traffic</th><td>{escape(traffic_line(summary))}</td></tr></table>"
     )
 
 
 def _category_chart(summary: dict[str, Any]) -> str:
     """Horizontal bars: bytes each way per category, with endpoint and flow counts."""
-    rows = list(summary["categories"].items())
+    rows = [(name, summary["categories"][name]) for name in CATEGORY_ORDER]
     largest = max((c["bytes_up"] + c["bytes_down"] for _, c in rows), default=0) or 1
     height = 26 * len(rows) + 10
     svg = [f'<svg role="img" aria-label="bytes by category" width="{BAR_WIDTH + 360}" '
@@ -103,8 +101,7 @@ def _category_chart(summary: dict[str, Any]) -> str:
             'fill-opacity="0.45"/>',
             f'<rect x="100" y="{y}" width="{up}" height="18" fill="{colour}"/>',
             f'<text x="{106 + max(width, 0)}" y="{y + 13}">{byte_size(total)} '
-            f"({byte_size(numbers['bytes_up'])} sent) · {numbers['endpoints']} endpoints, "
-            f"{numbers['flows']} flows</text>",
+            f"({byte_size(numbers['bytes_up'])} sent) · {category_counts(numbers)}</text>",
         ]
     svg.append("</svg>")
     legend = '<p class="muted">Dark: sent by the app; light: received.</p>'
@@ -112,17 +109,19 @@ def _category_chart(summary: dict[str, Any]) -> str:
 
 
 def _personal_data(report: dict[str, Any]) -> str:
-    section = report.get("personal_data", {})
-    rows = section.get("who_received_what") or []
-    if not rows:
-        return "<h2>What left the device</h2><p>No personal data found.</p>"
-    out = ["<h2>What left the device</h2><table><tr><th>organisation</th><th>category</th>"
-           "<th>hosts</th><th>what it received</th></tr>"]
-    for row in rows:
-        out.append(f"<tr><td>{escape(row['entity'])}</td><td>{_badge(row['category'])}</td>"
-                   f"<td><code>{escape(', '.join(row['hosts']))}</code></td>"
-                   f"<td>{escape(', '.join(row['kinds']))}</td></tr>")
-    out.append("</table>")
+    """The same sentences as report.md's section, then who received what."""
+    out = ["<h2>What left the device</h2><ul>",
+           *[f'<li class="verdict">{html_text(line)}</li>' for line in data_lines(report)],
+           "</ul>"]
+    rows = report.get("personal_data", {}).get("who_received_what") or []
+    if rows:
+        out.append("<table><tr><th>organisation</th><th>category</th><th>hosts</th>"
+                   "<th>what it received</th></tr>")
+        for row in rows:
+            out.append(f"<tr><td>{escape(row['entity'])}</td><td>{_badge(row['category'])}</td>"
+                       f"<td><code>{escape(', '.join(row['hosts']))}</code></td>"
+                       f"<td>{escape(', '.join(row['kinds']))}</td></tr>")
+        out.append("</table>")
     return "".join(out)
 
 
@@ -130,7 +129,7 @@ def _endpoint_table(endpoints: list[dict[str, Any]]) -> str:
     out = ["<table><tr><th>host</th><th>category</th><th>organisation</th><th>named by</th>"
            "<th>protocols</th><th>flows</th><th>sent</th><th>received</th><th>why</th></tr>"]
     for endpoint in endpoints[:MAX_ROWS]:
-        why = "; ".join(e["detail"] for e in endpoint["evidence"][:3])
+        why = "; ".join(e["detail"] for e in endpoint["evidence"][:3])  # may quote traffic
         out.append(
             f"<tr><td><code>{escape(endpoint['host'])}</code></td>"
             f"<td>{_badge(endpoint['category'])}</td>"
@@ -140,7 +139,7 @@ def _endpoint_table(endpoints: list[dict[str, Any]]) -> str:
             f'<td class="n">{endpoint["flows"]}</td>'
             f'<td class="n">{byte_size(endpoint["bytes_up"] or 0)}</td>'
             f'<td class="n">{byte_size(endpoint["bytes_down"] or 0)}</td>'
-            f'<td class="muted">{escape(why)}</td></tr>')
+            f'<td class="muted">{html_text(why)}</td></tr>')
     if len(endpoints) > MAX_ROWS:
         out.append(f'<tr><td colspan="9" class="muted">{len(endpoints) - MAX_ROWS} more in '
                    "endpoints.csv</td></tr>")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.quantities import byte_size
+from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES, Category
+from auditor.render.sentences import data_lines, traffic_line, verdict_lines
 from auditor.render.text_safety import markdown_cell as cell
-from auditor.render.units import byte_size
-from auditor.render.verdicts import verdict_lines
+from auditor.render.text_safety import markdown_text as text
 
 CATEGORY_MEANING = {
-    "first-party": "a service of the audited app's vendor",
-    "analytics": "telemetry, product analytics, crash reporting, tag managers (whoever owns it)",
-    "ad-tech": "advertising, attribution, ad measurement, social-network app-event SDKs",
-    "third-party": "other known services: CDNs, certificate checks, OS services, ...",
-    "local": "LAN, multicast, broadcast, link-local",
-    "unknown": "nothing known about it; vcaudit does not guess",
+    Category.FIRST_PARTY: "a service of the audited app's vendor",
+    Category.ANALYTICS: "telemetry, product analytics, crash reporting, tag managers "
+                        "(whoever owns it)",
+    Category.AD_TECH: "advertising, attribution, ad measurement, social-network app-event SDKs",
+    Category.THIRD_PARTY: "other known services: CDNs, certificate checks, OS services, ...",
+    Category.LOCAL: "LAN, multicast, broadcast, link-local",
+    Category.UNKNOWN: "nothing known about it; vcaudit does not guess",
 }
 
 
@@ -22,14 +25,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     """The whole report.md text."""
     parts = [
         *_header(report),
-        "## Verdict", "", *[f"- {cell(line)}" for line in verdict_lines(report)], "",
+        "## Verdict", "", *[f"- {text(line)}" for line in verdict_lines(report)], "",
         *_category_table(report),
         *_personal_data(report),
         *_tracker_table(report),
         *_endpoint_table(report),
         *_coverage(report),
         "## Categories", "",
-        *[f"- **{name}**: {meaning}" for name, meaning in CATEGORY_MEANING.items()],
+        *[f"- **{name}**: {CATEGORY_MEANING[name]}" for name in CATEGORY_ORDER],
         "",
     ]
     return "\n".join(parts)
@@ -43,10 +46,9 @@ def _header(report: dict[str, Any]) -> list[str]:
     return [
         f"# vcaudit report {cell(session['id'])}", "",
         f"- Source: {cell(session['source'])}: {cell(', '.join(session['inputs']))}",
-        f"- Audited app: {cell(app_text)}",
+        f"- Audited app: {text(app_text)}",
         f"- Time: {session['started'] or '?'} to {session['ended'] or '?'}",
-        f"- {summary['flows']} flows to {summary['endpoints']} endpoints; "
-        f"sent {byte_size(summary['bytes_up'])}, received {byte_size(summary['bytes_down'])}",
+        f"- Traffic: {traffic_line(summary)}",
         "",
     ]
 
@@ -54,7 +56,8 @@ def _header(report: dict[str, Any]) -> list[str]:
 def _category_table(report: dict[str, Any]) -> list[str]:
     rows = ["## Summary by category", "",
             "| category | endpoints | flows | sent | received |", "|---|--:|--:|--:|--:|"]
-    for name, numbers in report["summary"]["categories"].items():
+    for name in CATEGORY_ORDER:
+        numbers = report["summary"]["categories"][name]
         rows.append(f"| {name} | {numbers['endpoints']} | {numbers['flows']} | "
                     f"{byte_size(numbers['bytes_up'])} | {byte_size(numbers['bytes_down'])} |")
     return [*rows, ""]
@@ -63,9 +66,8 @@ def _category_table(report: dict[str, Any]) -> list[str]:
 def _personal_data(report: dict[str, Any]) -> list[str]:
     section = report.get("personal_data", {})
     rows = ["## What left the device", ""]
-    verdicts = section.get("verdicts") or []
-    rows += [f"- **{cell(line)}**" for line in verdicts] or [
-        "- No personal data was found going to anyone but the first party."]
+    found = bool(section.get("verdicts"))
+    rows += [f"- **{text(line)}**" if found else f"- {text(line)}" for line in data_lines(report)]
     table = section.get("who_received_what") or []
     if table:
         rows += ["", "| organisation | category | hosts | what it received |",
@@ -88,17 +90,17 @@ def _personal_data(report: dict[str, Any]) -> list[str]:
 
 
 def _tracker_table(report: dict[str, Any]) -> list[str]:
-    trackers = [e for e in report["endpoints"] if e["category"] in ("analytics", "ad-tech")]
+    trackers = [e for e in report["endpoints"] if e["category"] in TRACKER_CATEGORIES]
     if not trackers:
-        return ["## Analytics and ad-tech", "", "None contacted.", ""]
+        return ["## Analytics and ad-tech", "", "No known analytics or ad-tech endpoint.", ""]
     rows = ["## Analytics and ad-tech", "",
             "| host | category | organisation | flows | sent | received | why |",
             "|---|---|---|--:|--:|--:|---|"]
     for e in trackers:
         why = "; ".join(ev["detail"] for ev in e["evidence"])
-        owner = e["entity"] + (" (the app's vendor)" if e["first_party"] else "")
+        owner = (e["entity"] or "") + (" (the app's vendor)" if e["first_party"] else "")
         rows.append(f"| {cell(e['host'])} | {e['category']} | {cell(owner)} | {e['flows']} | "
-                    f"{byte_size(e['bytes_up'])} | {byte_size(e['bytes_down'])} | {cell(why)} |")
+                    f"{byte_size(e['bytes_up'])} | {byte_size(e['bytes_down'])} | {text(why)} |")
     return [*rows, ""]
 
 
@@ -120,7 +122,7 @@ def _coverage(report: dict[str, Any]) -> list[str]:
     coverage = report["coverage"]
     rows = ["## Coverage: what could not be seen", ""]
     notes = coverage.get("notes") or ["Nothing was skipped."]
-    rows += [f"- {cell(note)}" for note in notes]
+    rows += [f"- {text(note)}" for note in notes]
     anomalies = coverage.get("anomalies", {}).get("by_kind", {})
     if anomalies:
         rows += ["", "| anomaly | count |", "|---|--:|"]
