@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
+import pandas as pd
 import pytest
 
 from auditor.audit import SessionData, run_audit
 from auditor.catalog import Catalog
-from auditor.records import Flow, HostSource, Transport
+from auditor.records import INTEGER_FIELDS, Flow, HostSource, Transport, Visibility
 from auditor.render.report_files import ReportFile, render
-from auditor.report_build import BuiltReport, build_report
+from auditor.report_build import ENDPOINT_INTEGER_COLUMNS, BuiltReport, build_report
 
 HOSTILE_HOST = "evil|<script>alert(1)</script>*_[x](http://t)`.example"
 FORMULA_URL = "=HYPERLINK(\"http://t\")"
@@ -116,3 +118,59 @@ def test_unknown_byte_counts_stay_unknown(report: BuiltReport) -> None:
     assert down["bytes_up"] == 41 and down["bytes_down"] is None
     assert "| down.example |" in render(ReportFile.MARKDOWN, report)
     assert "?" in render(ReportFile.MARKDOWN, report).split("| down.example |")[1].splitlines()[0]
+
+
+def typed_flows() -> list[Flow]:
+    """Flows whose integer fields are partly unknown: an ICMP flow has no ports, a proxied
+    exchange no packet counts, a plain TCP flow no HTTP status."""
+    return [
+        *flows(),
+        Flow("F6", 4.0, 4.5, Transport.ICMP, "192.168.1.23", None, "198.51.100.9", None,
+             bytes_up=84, bytes_down=84, packets_up=1, packets_down=1),
+        Flow("F7", 5.0, 5.5, Transport.TCP, "192.168.1.23", 54854, "203.0.113.10", 443,
+             host="api.example", host_source=HostSource.HTTP_HOST, app_proto="http",
+             bytes_up=300, bytes_down=5000, method="GET", url="https://api.example/x",
+             status=200, visibility=Visibility.INTERCEPTED),
+    ]
+
+
+@pytest.fixture
+def typed_report(catalog: Catalog) -> BuiltReport:
+    session = run_audit(catalog, typed_flows(), [], session_id="s2", source="proxy",
+                        inputs=["x.mitm"], requested_app="zoom")
+    return build_report(session)
+
+
+@pytest.mark.parametrize("kind,columns", [
+    (ReportFile.FLOWS_CSV, INTEGER_FIELDS),
+    (ReportFile.ENDPOINTS_CSV, ENDPOINT_INTEGER_COLUMNS),
+])
+def test_integer_columns_stay_integers(typed_report: BuiltReport, kind: ReportFile,
+                                       columns: tuple[str, ...]) -> None:
+    text = render(kind, typed_report)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for column in columns:
+        cells = [row[column] for row in rows]
+        assert all(re.fullmatch(r"\d+", c) for c in cells if c), (column, cells)
+    if kind is ReportFile.FLOWS_CSV:
+        ports = {row["flow_id"]: (row["client_port"], row["server_port"]) for row in rows}
+        assert ports["F7"] == ("54854", "443") and ports["F6"] == ("", "")  # unknown: empty
+        assert next(r["status"] for r in rows if r["flow_id"] == "F7") == "200"
+    # pandas: whole columns read as int64; with missing values, as nullable Int64.
+    plain = pd.read_csv(io.StringIO(text))
+    nullable = pd.read_csv(io.StringIO(text), dtype_backend="numpy_nullable")
+    for column in columns:
+        if plain[column].notna().all():
+            assert plain[column].dtype == "int64", column
+        if nullable[column].notna().any():
+            assert str(nullable[column].dtype) == "Int64", column
+    assert plain["bytes_up"].dtype == "int64"
+
+
+def test_every_flow_integer_field_is_an_integer_column(typed_report: BuiltReport) -> None:
+    assert {"client_port", "server_port", "status", "bytes_up", "packets_down"} <= set(
+        INTEGER_FIELDS)
+    for column in INTEGER_FIELDS:
+        assert str(typed_report.flows[column].dtype) == "Int64", column
+    for column in ENDPOINT_INTEGER_COLUMNS:
+        assert str(typed_report.endpoints[column].dtype) == "Int64", column

@@ -61,13 +61,16 @@ def data_lines(report: dict[str, Any]) -> list[str]:
         return list(found)
     total = report["summary"]["flows"]
     readable = report["coverage"].get("readable_flows", {}).get("flows", total)
+    # Without a known app there is no first party to except.
+    found_none = ("no personal data was found going to anyone but the first party"
+                  if report["session"]["app"] else "no personal data was found")
     if readable >= total:
-        return ["no personal data was found going to anyone but the first party"]
+        return [found_none]
     if readable == 0:
         flows = {1: "the only flow", 2: "both flows"}.get(total, f"all {total} flows")
         return [f"no personal data could be looked for: the content of {flows} was encrypted "
                 "or not decoded"]
     rest = total - readable
-    return [f"no personal data was found going to anyone but the first party in {readable} of "
-            f"{counted(total, 'flow')} whose content could be read; the other {rest} "
+    return [f"{found_none} in {readable} of {counted(total, 'flow')} whose content could be "
+            f"read; the other {rest} "
             f"{plural(rest, 'was', 'were')} encrypted or not decoded"]
