@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import json
+import stat
 import zlib
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +12,8 @@ PCAP_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 4096
+GZIP_SNIFF_BYTES = 1 << 16  # compressed bytes read to find the first SNIFF_BYTES of content
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around deflate data
 
 
 class InputFormat(StrEnum):
@@ -31,13 +33,18 @@ class InputError(Exception):
 def detect_format(path: Path) -> InputFormat:
     """Identify a capture, HAR or mitmproxy flow file by its first bytes.
 
-    Raises InputError when the file cannot be opened or is empty.
+    Raises InputError when the path is missing, a folder, not a regular file (a pipe or a
+    device: the readers need to seek), unreadable or empty.
     """
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(f"{path}: is a folder, not a capture file")
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path}: not a regular file (a pipe or a device); save the "
+                             "capture to a file first")
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a capture file") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if not head:
@@ -57,10 +64,13 @@ def detect_format(path: Path) -> InputFormat:
 
 
 def _gunzip_head(path: Path) -> bytes:
+    """The first bytes of a gzip file's content, also when the file is cut off early (the
+    reader then reports the cut); b"" when it is not gzip data at all."""
     try:
-        with gzip.open(path, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error):
+        with path.open("rb") as handle:
+            compressed = handle.read(GZIP_SNIFF_BYTES)
+        return zlib.decompressobj(wbits=GZIP_WBITS).decompress(compressed, SNIFF_BYTES)
+    except (OSError, zlib.error):
         return b""
 
 

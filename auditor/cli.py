@@ -13,13 +13,13 @@ import click
 
 from auditor import __version__
 from auditor.app_detection import UnknownAppError, choose_app
-from auditor.capture_format import InputError
 from auditor.catalog import Catalog
 from auditor.classify import classify_endpoint
 from auditor.cli_errors import (
     EXIT_FAIL_ON,
     EXIT_OUTPUT,
     EXIT_USAGE,
+    OneLineUsageGroup,
     errors_as_exit_codes,
     fail,
 )
@@ -33,6 +33,7 @@ from auditor.cli_lists import (
 from auditor.domain_names import is_ip_address, normalise_host
 from auditor.fail_conditions import matched_conditions, parse_fail_on
 from auditor.offline_audit import AuditOutcome, analyze_files, rebuild_report
+from auditor.out_folder import access_warning, check_out_folder
 from auditor.personal_data.identities import (
     load_identity_file,
     parse_identity,
@@ -47,22 +48,29 @@ def _load(rules: tuple[Path, ...]) -> Catalog:
     return load_for_command(rules)  # with the lists chosen by --lists / --config
 
 
+# Paths are checked by the code that opens them, not by click, so that a bad one is one line
+# with the exit code of what it names (README, auditor/cli_errors.py).
 rules_option = click.option(
-    "--rules", "rules", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+    "--rules", "rules", multiple=True, type=click.Path(path_type=Path),
     help="Extra catalog file (TOML, same format as the built-in data); repeatable.",
 )
 out_option = click.option(
-    "--out", type=click.Path(path_type=Path, file_okay=False),
-    help="Session folder to write (default: a new folder under ./vcaudit-reports/).")
+    "--out", type=click.Path(path_type=Path),
+    help="Session folder to write: a new or empty folder (default: a new folder under "
+         "./vcaudit-reports/).")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace the session in an existing --out session folder (its other files are "
+         "kept); a folder that holds no vcaudit session is never overwritten.")
 identity_option = click.option(
     "--identity", "identities", multiple=True, metavar="KIND=VALUE",
     help="A value of yours to look for in what the app sends, in any encoding or hash "
          "(email=alice@example.com, phone=+4915112345678, name='Alice Example'); repeatable.")
 identity_file_option = click.option(
-    "--identity-file", type=click.Path(path_type=Path, dir_okay=False),
+    "--identity-file", type=click.Path(path_type=Path),
     help="A file of KIND=VALUE lines (or TOML) with values of yours to look for.")
 sdk_fields_option = click.option(
-    "--sdk-fields", type=click.Path(path_type=Path, dir_okay=False),
+    "--sdk-fields", type=click.Path(path_type=Path),
     help="An extra SDK field file (format of auditor/data/sdk_fields.toml) describing more "
          "SDKs' request fields.")
 
@@ -87,17 +95,17 @@ app_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vcaudit")
 def main() -> None:
     """vcaudit: show what a video-conferencing app really talks to, with evidence."""
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @app_option
 @out_option
+@force_option
 @rules_option
 @lists_options
 @scan_options
@@ -105,7 +113,7 @@ def main() -> None:
 @fail_on_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the session folder's path.")
 @errors_as_exit_codes
-def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
+def analyze(files: tuple[Path, ...], app: str | None, out: Path | None, force: bool,
             rules: tuple[Path, ...], identities: tuple[str, ...], identity_file: Path | None,
             sdk_fields: Path | None, show_values: bool, fail_on: str | None, quiet: bool) -> None:
     """Audit captures (pcap, pcapng), mitmproxy flow files or HAR files (format detected
@@ -113,15 +121,17 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None,
     conditions = parse_fail_on(fail_on)
     scan = _scan_context(identities, identity_file, sdk_fields)
     catalog = _load(rules)
+    if app:
+        choose_app(catalog, [], app)  # an unknown name is refused before the files are read
     progress = ProgressLine(enabled=not quiet)
-    outcome = analyze_files(catalog, list(files), out=out, app=app,
-                            progress=progress.for_file, scan=scan, show_values=show_values)
+    outcome = analyze_files(catalog, list(files), out=out, app=app, progress=progress.for_file,
+                            scan=scan, show_values=show_values, replace=force)
     progress.clear()
     _finish(outcome, quiet, conditions)
 
 
 @main.command()
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("folder", type=click.Path(path_type=Path))
 @app_option
 @rules_option
 @lists_options
@@ -133,8 +143,6 @@ def report(folder: Path, app: str | None, rules: tuple[Path, ...], show_values: 
            fail_on: str | None, quiet: bool) -> None:
     """Rebuild every report file of a session folder from its flows.jsonl."""
     conditions = parse_fail_on(fail_on)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a directory")
     outcome = rebuild_report(_load(rules), folder, app, show_values=show_values)
     _finish(outcome, quiet, conditions)
 
@@ -169,6 +177,7 @@ def _scan_context(specs: tuple[str, ...], identity_file: Path | None,
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @app_option
 @out_option
+@force_option
 @lists_options
 @scan_options
 @show_values_option
@@ -176,7 +185,7 @@ def _scan_context(specs: tuple[str, ...], identity_file: Path | None,
 @click.argument("mitmproxy_args", nargs=-1, type=click.UNPROCESSED,
                 metavar="[-- MITMPROXY_ARGS...]")
 @errors_as_exit_codes
-def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
+def proxy(app: str | None, out: Path | None, force: bool, identities: tuple[str, ...],
           identity_file: Path | None, sdk_fields: Path | None, show_values: bool,
           fail_on: str | None, mitmproxy_args: tuple[str, ...]) -> None:
     """Run mitmproxy (mitmdump) with the vcaudit addon and report the session when stopped.
@@ -193,6 +202,11 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
         choose_app(_load(()), [], app)
     else:
         _load(())  # a bad --lists or config file is refused before the proxy starts
+    if out is not None:
+        check_out_folder(out, force)
+        warning = access_warning(out) if out.exists() else None
+        if warning:
+            click.echo(f"vcaudit: warning: {warning}", err=True)
     settings = [f"vcaudit_identity={spec}" for spec in identities]
     settings += proxy_arguments()
     if identity_file is not None:
@@ -202,7 +216,7 @@ def proxy(app: str | None, out: Path | None, identities: tuple[str, ...],
     if show_values:
         settings.append("vcaudit_show_values=true")
     try:
-        folder = run_proxy(out, app, list(mitmproxy_args), settings)
+        folder = run_proxy(out, app, list(mitmproxy_args), settings, replace=force)
     except SystemExit as exc:
         if exc.code not in (0, None):
             sys.exit(EXIT_USAGE)

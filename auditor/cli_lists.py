@@ -5,7 +5,7 @@
 
 `update` exits 0 when every source was updated or is unchanged, 6 when some could not be
 downloaded (offline, HTTP error, not a valid list): the cached copies are kept and audits use
-them.
+them; 5 when the cache cannot be written.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from auditor.cli_errors import EXIT_FETCH_FAILED, errors_as_exit_codes
 from auditor.list_config import ListConfig, cache_dir, load_config
 from auditor.list_fetch import read_meta
 from auditor.list_model import RequestContext, describe_lists
-from auditor.list_store import attach_lists, list_path, load_list, range_paths, update
+from auditor.list_store import (
+    attach_lists,
+    list_path,
+    load_list,
+    range_paths,
+    update,
+    writable_cache,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +43,7 @@ def lists_options[F: Callable[..., Any]](command: F) -> F:
     @click.option("--lists", "lists", metavar="NAMES",
                   help="Standard lists to use: comma-separated names (see `vcaudit lists "
                        "show`), or `none`. Default: the config file's [lists] use.")
-    @click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+    @click.option("--config", "config", type=click.Path(path_type=Path),
                   help="Config file naming lists and their URLs (default: "
                        "$VCAUDIT_CONFIG or ~/.config/vcaudit/config.toml).")
     @wraps(command)
@@ -84,7 +91,7 @@ def lists_group() -> None:
 
 @lists_group.command("update")
 @click.argument("names", nargs=-1, metavar="[NAME...]")
-@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--config", "config", type=click.Path(path_type=Path),
               help="Config file (default: $VCAUDIT_CONFIG or ~/.config/vcaudit/config.toml).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to wait for each server.")
@@ -94,7 +101,7 @@ def update_command(names: tuple[str, ...], config: Path | None, timeout: float) 
     cache, only where they changed."""
     settings = load_config(config)
     chosen = list(names) or [*settings.use, *settings.use_ranges]
-    click.echo(f"cache: {cache_dir()}", err=True)
+    click.echo(f"cache: {writable_cache()}", err=True)
     results = update(settings, chosen, timeout)
     failed = 0
     for result in results:
@@ -111,7 +118,7 @@ def update_command(names: tuple[str, ...], config: Path | None, timeout: float) 
 
 
 @lists_group.command("show")
-@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--config", "config", type=click.Path(path_type=Path),
               help="Config file (default: $VCAUDIT_CONFIG or ~/.config/vcaudit/config.toml).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @errors_as_exit_codes

@@ -6,6 +6,8 @@ live proxy produce the same records and the same report.
 
 from __future__ import annotations
 
+from dataclasses import replace as replace_fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mitmproxy import dns, exceptions, http, tcp, udp
@@ -16,26 +18,32 @@ from auditor.catalog import Catalog
 from auditor.live_addon import VcauditAddon
 from auditor.live_session import LiveSession
 from auditor.offline_audit import AuditOutcome
+from auditor.out_folder import new_session
 from auditor.personal_data.scan import ScanContext
 
 
 def analyze_flow_files(catalog: Catalog, paths: list[Path], source: str, *,
                        out: Path | None, app: str | None, scan: ScanContext | None = None,
-                       show_values: bool = False) -> AuditOutcome:
-    """Audit flow files into one session folder. Raises InputError for an unreadable file."""
-    session = LiveSession(catalog, out, app, source, ", ".join(str(p) for p in paths),
-                          show_values)
-    addon = VcauditAddon()
-    addon.session = session
-    if scan is not None:
-        addon.scan_context = scan
-    try:
-        for path in paths:
-            _replay(addon, path)
-    finally:
-        session.close()
-    outcome = session.write_report(final=True)
-    return outcome
+                       show_values: bool = False, replace: bool = False) -> AuditOutcome:
+    """Audit flow files into one session folder (`out` and `replace` as for
+    offline_audit.analyze_files). Raises InputError for an unreadable file; nothing is left
+    behind then."""
+    started = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    with new_session(out, f"{source}-{started}", replace) as target:
+        session = LiveSession(catalog, target.work, app, source,
+                              ", ".join(str(p) for p in paths), show_values)
+        addon = VcauditAddon()
+        addon.session = session
+        if scan is not None:
+            addon.scan_context = scan
+        try:
+            for path in paths:
+                _replay(addon, path)
+        finally:
+            session.close()
+        outcome = session.write_report(final=True)
+    warnings = [target.warning] if target.warning else []
+    return replace_fields(outcome, folder=target.folder, warnings=warnings + outcome.warnings)
 
 
 def _replay(addon: VcauditAddon, path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -25,6 +24,16 @@ from auditor import __version__
 
 USER_AGENT = f"vcaudit/{__version__} (+list update)"
 CHUNK = 1 << 16
+
+
+class CacheError(Exception):
+    """The cache cannot be written (a download failing is a FetchResult, not this)."""
+
+
+def cache_error(folder: Path, exc: OSError) -> CacheError:
+    """The one line saying the cache at `folder` cannot be written, and how to move it."""
+    return CacheError(f"cannot write the lists cache in {folder}: {exc.strerror or exc} "
+                      "($VCAUDIT_CACHE or $XDG_CACHE_HOME choose where it is)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +79,17 @@ def fetch(name: str, url: str, target: Path, timeout: float,
             request.add_header("If-Modified-Since", meta["last_modified"])
     kept = (f"keeping the copy fetched {meta.get('fetched', '?')}" if have
             else "no copy yet: audits run without it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-",
-                                     delete=False) as handle:
-        temporary = Path(handle.name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".download-",  # noqa: SIM115
+                                             delete=False)
+    except OSError as exc:
+        raise cache_error(target.parent, exc) from exc
+    temporary = Path(handle.name)
     try:
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response, \
-                    open(temporary, "wb") as out:
-                shutil.copyfileobj(response, out, CHUNK)
+            with handle, urllib.request.urlopen(request, timeout=timeout) as response:
+                _save(response, handle, target.parent)
                 headers = response.headers
         except urllib.error.HTTPError as exc:
             if exc.code == 304 and have:
@@ -107,16 +118,32 @@ def fetch(name: str, url: str, target: Path, timeout: float,
         temporary.unlink(missing_ok=True)
 
 
+def _save(response: Any, handle: Any, folder: Path) -> None:
+    """Copy a response into the cache's temporary file: a failed read is the network's (an
+    OSError), a failed write the cache's (CacheError)."""
+    while chunk := response.read(CHUNK):
+        try:
+            handle.write(chunk)
+        except OSError as exc:
+            raise cache_error(folder, exc) from exc
+
+
 def _replace(target: Path, body: bytes) -> None:
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(body)
-    os.replace(partial, target)
+    try:
+        partial.write_bytes(body)
+        os.replace(partial, target)
+    except OSError as exc:
+        raise cache_error(target.parent, exc) from exc
 
 
 def _write_meta(target: Path, meta: dict[str, Any]) -> None:
     partial = target.with_name(f".{target.name}.meta.partial")
-    partial.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    os.replace(partial, meta_path(target))
+    try:
+        partial.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        os.replace(partial, meta_path(target))
+    except OSError as exc:
+        raise cache_error(target.parent, exc) from exc
 
 
 def _host(url: str) -> str:

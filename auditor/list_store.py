@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from auditor.list_domains import (
     parse_hosts,
     parse_tracker_radar,
 )
-from auditor.list_fetch import FetchResult, fetch, read_meta
+from auditor.list_fetch import FetchResult, cache_error, fetch, read_meta
 from auditor.list_model import TrackerList
 from auditor.records import Category, ListRef
 from auditor.vendor_ranges import RangeFormatError, cidr_text_ranges, m365_ranges, range_rules
@@ -44,6 +45,20 @@ def list_path(source: ListSource) -> Path:
 def range_paths(source: RangeSource) -> list[Path]:
     """The cached files of a vendor's range source, one per URL."""
     return [cache_dir() / "ranges" / f"{source.name}-{n}.data" for n in range(len(source.urls))]
+
+
+def writable_cache() -> Path:
+    """The cache folder, created if needed. Raises CacheError when it cannot be written, so
+    `vcaudit lists update` says so once before downloading anything."""
+    folder = cache_dir()
+    try:
+        for sub in ("lists", "ranges"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder / "lists"):
+            pass
+    except OSError as exc:
+        raise cache_error(folder, exc) from exc
+    return folder
 
 
 def update(config: ListConfig, names: Iterable[str], timeout: float) -> list[FetchResult]:

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.audit import SessionData, run_audit
 from auditor.capture_format import InputError, InputFormat, detect_format
 from auditor.catalog import Catalog
+from auditor.out_folder import check_out_folder, new_session
 from auditor.pcap_flows import CaptureReading, read_capture
 from auditor.pcap_source import ProgressCallback
 from auditor.personal_data.scan import ScanContext
@@ -24,7 +25,6 @@ from auditor.session_folder import (
     FINDING_LOG,
     SESSION_META,
     FlowLog,
-    create_session_folder,
     read_session_folder,
     write_json,
     write_jsonl,
@@ -55,10 +55,15 @@ def analyze_files(
     progress: ProgressFactory | None = None,
     scan: ScanContext | None = None,
     show_values: bool = False,
+    replace: bool = False,
 ) -> AuditOutcome:
-    """Audit capture files (or mitmproxy flow files, or HAR files) into one session folder.
-    Raises InputError for unusable input,
-    UnknownAppError for a bad app name, SessionFolderError when writing fails."""
+    """Audit capture files (or mitmproxy flow files, or HAR files) into one session folder:
+    `out` (new or empty; with `replace`, a session folder whose session is replaced), or a new
+    folder under ./vcaudit-reports/. Raises InputError for unusable input, UnknownAppError for
+    a bad app name, SessionFolderError when `out` cannot take the session or writing fails;
+    nothing is left behind then."""
+    if out is not None:
+        check_out_folder(out, replace)
     formats = [(path, detect_format(path)) for path in paths]
     for path, fmt in formats:
         if fmt is InputFormat.UNKNOWN:
@@ -72,7 +77,7 @@ def analyze_files(
         from auditor.flow_files import analyze_flow_files  # mitmproxy loads only when needed
 
         return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app,
-                                  scan=scan, show_values=show_values)
+                                  scan=scan, show_values=show_values, replace=replace)
     flows: list[Flow] = []
     answers: list[DnsAnswer] = []
     readings: list[CaptureReading] = []
@@ -90,21 +95,22 @@ def analyze_files(
                         inputs=[str(p) for p in paths], requested_app=app,
                         coverage=capture_coverage(readings), findings=findings,
                         show_values=show_values)
-    folder = create_session_folder(out, session_id)
-    log = FlowLog(folder)
-    try:
-        for flow in session.flows:
-            log.write(flow, session.classifications[flow.flow_id])
-    finally:
-        log.close()
-    write_jsonl(folder / DNS_LOG, answers)
-    write_jsonl(folder / FINDING_LOG, findings)
-    write_json(folder / SESSION_META, _session_meta(session, app))
-    report = build_report(session)
-    write_report_files(folder, report)
-    warnings = [f"{r.status.path}: {r.status.truncated}; analysed up to that point"
-                for r in readings if r.status.truncated]
-    return AuditOutcome(folder, session, report, warnings)
+    with new_session(out, session_id, replace) as target:
+        log = FlowLog(target.work)
+        try:
+            for flow in session.flows:
+                log.write(flow, session.classifications[flow.flow_id])
+        finally:
+            log.close()
+        write_jsonl(target.work / DNS_LOG, answers)
+        write_jsonl(target.work / FINDING_LOG, findings)
+        write_json(target.work / SESSION_META, _session_meta(session, app))
+        report = build_report(session)
+        write_report_files(target.work, report)
+    warnings = [target.warning] if target.warning else []
+    warnings += [f"{r.status.path}: {r.status.truncated}; analysed up to that point"
+                 for r in readings if r.status.truncated]
+    return AuditOutcome(target.folder, session, report, warnings)
 
 
 def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,11 +295,14 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
     linktype: int = 0 if is_ng else reader.linktype  # pcapng: each packet has its own
     count = 0
     ts = 0.0
+    block_start = [0]
     try:
         while True:
             try:
-                data, meta = reader._read_packet(size=MAX_FRAME)
+                data, meta = _read_compressed(reader, is_ng, block_start)
             except EOFError:
+                status.truncated = (status.truncated
+                                    or _compressed_end(reader.f, block_start[0], count))
                 break
             except _RECORD_ERRORS as exc:
                 status.truncated = f"unreadable record after packet {count}: {exc}"
@@ -318,6 +322,39 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
     finally:
         status.packets = count
         status.bytes_read = _position(raw)
+
+
+def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[bytes, Any]:
+    """The next packet of a compressed capture, read by scapy; `block_start[0]` is left where
+    the last record or block read began in the decompressed capture."""
+    if not is_ng:
+        block_start[0] = _position(reader.f)
+        return reader._read_packet(size=MAX_FRAME)  # type: ignore[no-any-return]
+    while True:  # RawPcapNgReader._read_packet, noting where each block starts
+        block_start[0] = _position(reader.f)
+        try:
+            packet = reader._read_block(size=MAX_FRAME)
+        except (OSError, OverflowError, zlib.error) as exc:
+            raise EOFError(str(exc)) from exc
+        if packet is not None:
+            return packet  # type: ignore[no-any-return]
+
+
+def _compressed_end(handle: Any, record_start: int, count: int) -> str | None:
+    """Why reading a gzip-compressed capture stopped, or None at its clean end.
+
+    scapy reports the end of the file, a record cut off by it, and a compressed stream that
+    ends early or is damaged alike (EOFError); the stream, asked for one more byte, tells them
+    apart."""
+    try:
+        more = handle.read(1)
+    except (EOFError, OSError, zlib.error) as exc:
+        return f"the compressed file is cut off or damaged after packet {count} ({exc})"
+    if more:
+        return f"unreadable record after packet {count}"
+    if _position(handle) > record_start:
+        return f"file ends inside the record after packet {count}"
+    return None
 
 
 def _pcapng_time(meta: Any, previous: float) -> float:

@@ -2,8 +2,9 @@
 
 `flows.jsonl` is the log every report is rebuilt from: one flow per line, appended and flushed
 as flows complete, so a crash loses nothing already written. `dns.jsonl` holds the DNS answers
-(for names and CNAME chains) and `session.json` what the source counted. The folder is created
-readable by its owner only, because a live session holds decrypted traffic.
+(for names and CNAME chains) and `session.json` what the source counted. A folder vcaudit
+creates is readable by its owner only, because a session holds decrypted traffic; an existing
+folder keeps its mode. Whether an existing `--out` may take a new session: auditor/out_folder.py.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ DNS_LOG = "dns.jsonl"
 ANOMALY_LOG = "anomalies.jsonl"
 FINDING_LOG = "findings.jsonl"
 SESSION_META = "session.json"
+SESSION_MARKERS = (FLOW_LOG, SESSION_META)
+# Every file a session folder may hold (the datasets' Parquet files too): what --force replaces.
+SESSION_FILES = frozenset({
+    FLOW_LOG, DNS_LOG, ANOMALY_LOG, FINDING_LOG, SESSION_META,
+    *(kind.value for kind in ReportFile),
+    "flows.parquet", "endpoints.parquet", "findings.parquet",
+})
 DEFAULT_PARENT = Path("vcaudit-reports")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -43,23 +51,50 @@ class SessionFolderError(Exception):
 
 
 def create_session_folder(out: Path | None, session_id: str) -> Path:
-    """Create the folder for a new session: `out` itself, or a fresh folder under
-    ./vcaudit-reports/ named after the session. Owner-only permissions."""
+    """The folder for a new session: `out` itself, or a fresh folder under ./vcaudit-reports/
+    named after the session. A folder this creates is readable by its owner only; an existing
+    one keeps its mode and is refused if it already holds session files."""
     if out is None:
-        parent = DEFAULT_PARENT
-        folder = parent / _UNSAFE.sub("-", session_id)
-        suffix = 2
-        while folder.exists():
-            folder = parent / f"{_UNSAFE.sub('-', session_id)}-{suffix}"
-            suffix += 1
-    else:
-        folder = out
+        return _new_default_folder(session_id)
+    if out.is_dir():
+        present = sorted(name for name in SESSION_FILES if (out / name).exists())
+        if present:
+            raise SessionFolderError(f"{out} already holds a vcaudit session ({present[0]}); "
+                                     "choose a new or empty folder")
+        return out
+    if out.exists():
+        raise SessionFolderError(f"{out}: exists and is not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(folder, 0o700)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_folder(out)
     except OSError as exc:
-        raise SessionFolderError(f"cannot create session folder {folder}: {exc}") from exc
-    return folder
+        raise SessionFolderError(f"cannot create session folder {out}: "
+                                 f"{exc.strerror or exc}") from exc
+    return out
+
+
+def _new_default_folder(session_id: str) -> Path:
+    name = _UNSAFE.sub("-", session_id)
+    folder = DEFAULT_PARENT / name
+    try:
+        DEFAULT_PARENT.mkdir(parents=True, exist_ok=True)
+        for suffix in range(2, 10_000):
+            try:
+                _make_private_folder(folder)
+                return folder
+            except FileExistsError:
+                folder = DEFAULT_PARENT / f"{name}-{suffix}"
+        raise FileExistsError(f"too many sessions named {name} already")
+    except OSError as exc:
+        raise SessionFolderError(f"cannot create session folder {folder}: "
+                                 f"{exc.strerror or exc}") from exc
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create a folder that did not exist yet (never take over one that appeared meanwhile),
+    owner-only whatever the umask."""
+    folder.mkdir(mode=0o700)
+    os.chmod(folder, 0o700)
 
 
 class AppendLog:
@@ -156,6 +191,9 @@ def read_session_folder(folder: Path, live: bool = False) -> StoredSession:
     """Read the logs and session.json. A damaged line (e.g. the last one, half-written when a
     process was killed) is counted and skipped; with `live`, a last line still being written
     (no newline yet) is left for the next read instead."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder" if not folder.exists() else
+                         f"{folder}: not a folder (give the session folder that holds {FLOW_LOG})")
     flow_log = folder / FLOW_LOG
     if not flow_log.is_file():
         raise InputError(f"{folder}: no {FLOW_LOG} here; is it a vcaudit session folder?")
@@ -215,7 +253,7 @@ def _read_lines(path: Path, parse: Any, live: bool = False) -> tuple[list[Any], 
                 except (ValueError, TypeError, KeyError):
                     bad += 1
     except OSError as exc:
-        raise SessionFolderError(f"cannot read {path}: {exc}") from exc
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     return records, bad
 
 
