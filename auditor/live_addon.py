@@ -9,31 +9,40 @@ contents once counted, so memory stays flat on long calls (`vcaudit proxy` turns
 while flows are saved with -w). Relayed connections to pinned hosts are always trimmed: plain
 mitmproxy would not keep them at all.
 
+Every attempt is recorded, failed ones too: an exchange that failed (`error`), a CONNECT the
+proxy could not complete (`http_connect_error`), and a client connection that ended without
+any flow although the proxy tried to reach a server for it (see `live_connections`).
+Pinning and passthrough are in `live_pinning`.
+
 A failure inside a hook is logged as an anomaly of the session and never reaches the traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, dns, exceptions, http, tcp, tls, udp
+from mitmproxy import connection, ctx, dns, exceptions, http, tcp, tls, udp
 from mitmproxy.addonmanager import Loader
-from mitmproxy.proxy import layer, layers
+from mitmproxy.proxy import layer
 
 from auditor.app_detection import UnknownAppError
 from auditor.catalog import CatalogError, load_catalog
+from auditor.hook_guard import guarded
 from auditor.list_config import load_config
 from auditor.list_store import attach_lists
+from auditor.live_connections import ConnectionAttempts
+from auditor.live_pinning import PinnedHosts
 from auditor.live_session import LiveSession
 from auditor.mitm_records import (
+    connect_failure_record,
+    connection_record,
     dns_flow_records,
     http_flow_record,
     pinned_handshake_record,
@@ -46,12 +55,6 @@ from auditor.personal_data.sdk_fields import SdkFieldsError, load_sdks
 from auditor.records import Flow, Visibility
 from auditor.scan_worker import BackgroundScanner
 from auditor.session_folder import SessionFolderError
-from auditor.tls_clienthello import (
-    ClientHelloError,
-    client_hello_length,
-    parse_client_hello,
-    tls_records_handshake,
-)
 
 logger = logging.getLogger("vcaudit")
 
@@ -68,33 +71,18 @@ class FlowNotes:
     passthrough_sni: str | None = None
 
 
-
-
-def guarded[F: Callable[..., Any]](hook: F) -> F:
-    """Run a hook so that any failure becomes an anomaly instead of breaking the flow."""
-
-    @functools.wraps(hook)
-    def wrapper(self: VcauditAddon, *args: Any) -> Any:
-        try:
-            return hook(self, *args)
-        except Exception as exc:  # noqa: BLE001 - the user's traffic must never suffer
-            self.note_failure(hook.__name__, exc, args)
-            return None
-
-    return wrapper  # type: ignore[return-value]
-
-
 class VcauditAddon:
-    """Records HTTP(S), WebSocket, raw TCP/UDP, DNS and pinned-TLS flows."""
+    """Records HTTP(S), WebSocket, raw TCP/UDP, DNS and pinned-TLS flows, and failed
+    attempts."""
 
     def __init__(self) -> None:
         self.session: LiveSession | None = None
         self.refresh_seconds = 30
-        self.passthrough_pinned = True
         self.trim_messages = False
         self.scan_context: ScanContext | None = ScanContext.build([])
-        self._pinned: set[str] = set()
-        self._passthrough_sni: dict[str, str | None] = {}
+        self.pinned = PinnedHosts()
+        self.connections = ConnectionAttempts(self._record, self.note_failure)
+        self.addons = [self.connections]  # mitmproxy calls a sub-addon's hooks after ours
         self._refresher: asyncio.Task[None] | None = None
         self._notes: weakref.WeakKeyDictionary[Any, FlowNotes] = weakref.WeakKeyDictionary()
         self._running = False
@@ -137,7 +125,7 @@ class VcauditAddon:
         if ctx.options.vcaudit_refresh < 0:
             raise exceptions.OptionsError("vcaudit_refresh must be 0 or more seconds")
         self.refresh_seconds = ctx.options.vcaudit_refresh
-        self.passthrough_pinned = ctx.options.vcaudit_passthrough_pinned
+        self.pinned.enabled = ctx.options.vcaudit_passthrough_pinned
         self.trim_messages = ctx.options.vcaudit_trim_messages and not _saving_flows()
         try:
             identities = [parse_identity(spec) for spec in ctx.options.vcaudit_identity]
@@ -193,6 +181,7 @@ class VcauditAddon:
         if session is None:
             return
         self._record_open_streams()
+        self.connections.record_unfinished()
         if self._scanner is not None:
             await asyncio.to_thread(self._scanner.drain)  # findings of the last requests
         session.close()
@@ -241,6 +230,14 @@ class VcauditAddon:
             self._record_http(flow)
 
     @guarded
+    def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        """A CONNECT the proxy answered with an error: the server could not be reached."""
+        notes = self.notes(flow)
+        if not notes.recorded:
+            notes.recorded = True
+            self._record(connect_failure_record(flow), flow.client_conn)
+
+    @guarded
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         """Count a WebSocket message."""
         assert flow.websocket is not None
@@ -256,7 +253,7 @@ class VcauditAddon:
         if not notes.recorded:
             notes.recorded = True
             record = http_flow_record(flow, ws_counts=tuple(notes.counts))  # type: ignore[arg-type]
-            self._record(record)
+            self._record(record, flow.client_conn)
             self._scan(flow, record)
 
     def _record_http(self, flow: http.HTTPFlow) -> None:
@@ -265,7 +262,7 @@ class VcauditAddon:
             return
         notes.recorded = True
         record = http_flow_record(flow)
-        self._record(record)
+        self._record(record, flow.client_conn)
         self._scan(flow, record)
 
     def _scan(self, flow: http.HTTPFlow, record: Flow) -> None:
@@ -290,7 +287,7 @@ class VcauditAddon:
             session.record_anomaly("body-not-scanned", "the scan queue was full",
                                    record.flow_id)
 
-    # --- pinning and passthrough -----------------------------------------------------------
+    # --- pinning and passthrough (see live_pinning) -------------------------------------
 
     @guarded
     def tls_failed_client(self, data: tls.TlsData) -> None:
@@ -298,37 +295,37 @@ class VcauditAddon:
         (certificate pinning, or the CA is not installed). Record it; relay that host from now
         on so the app keeps working."""
         client, server = data.context.client, data.context.server
-        record = pinned_handshake_record(str(uuid.uuid4()), client, server, data.conn.error)
-        self._record(record)
-        key = record.sni or (str(server.address[0]) if server.address else None)
-        if key and self.passthrough_pinned:
-            self._pinned.add(key)
+        self._record(pinned_handshake_record(str(uuid.uuid4()), client, server,
+                                             data.conn.error), client)
+        key = self.pinned.refused(client.sni, server.address)
+        if key:
             logger.warning(f"vcaudit: the client refused the proxy's certificate for {key}; "
                            "relaying it untouched from now on (recorded as pinned)")
 
     @guarded
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """Relay connections to pinned hosts as raw TCP that is counted but not decrypted."""
-        if not self._pinned or nextlayer.layer is not None:
-            return
-        context = nextlayer.context
-        if context.client.transport_protocol != "tcp":
-            return
-        sni = _sni_of(nextlayer.data_client())
-        server_host = str(context.server.address[0]) if context.server.address else None
-        if sni in self._pinned or server_host in self._pinned:
-            self._passthrough_sni[context.client.id] = sni or server_host
-            nextlayer.layer = layers.TCPLayer(context)
+        self.pinned.choose_layer(nextlayer)
+
+    @guarded
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        """A pinned host that `next_layer` did not relay: relay it untouched here, and record
+        the connection (mitmproxy does not report what it relays this way: no byte counts)."""
+        if self.pinned.ignore(data):
+            client, server = data.context.client, data.context.server
+            self._record(connection_record(str(uuid.uuid4()), client, server, error=None,
+                                           visibility=Visibility.PINNED), client)
 
     # --- raw TCP and UDP -------------------------------------------------------------------
 
     @guarded
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         """Note a passed-through pinned host on its flow."""
-        if flow.client_conn.id in self._passthrough_sni:
+        relayed, sni = self.pinned.take_relayed(flow.client_conn.id)
+        if relayed:
             notes = self.notes(flow)
             notes.passthrough = True
-            notes.passthrough_sni = self._passthrough_sni.pop(flow.client_conn.id)
+            notes.passthrough_sni = sni
 
     @guarded
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
@@ -375,7 +372,8 @@ class VcauditAddon:
         visibility = Visibility.PINNED if notes.passthrough else None
         app_proto = "tls" if sni is not None or notes.starts_like_tls else None
         counts = (notes.counts[0], notes.counts[1], notes.counts[2], notes.counts[3])
-        self._record(stream_flow_record(flow, counts, sni, visibility, app_proto))
+        self._record(stream_flow_record(flow, counts, sni, visibility, app_proto),
+                     flow.client_conn)
 
     def _record_open_streams(self) -> None:
         """At shutdown, record raw TCP/UDP flows still open (media streams), as they are."""
@@ -405,11 +403,15 @@ class VcauditAddon:
         notes.recorded = True
         record, answers = dns_flow_records(flow)
         self.session.record_dns(answers)
-        self.session.record_flow(record)
+        self._record(record, flow.client_conn)
 
     # --- shared ----------------------------------------------------------------------------
 
-    def _record(self, record: Any) -> None:
+    def _record(self, record: Flow, client: connection.Client | None = None) -> None:
+        """Record a flow (of the given client connection, which then needs no flow of its
+        own)."""
+        if client is not None:
+            self.connections.recorded(client)
         if self.session is not None:
             self.session.record_flow(record)
 
@@ -429,18 +431,6 @@ class VcauditAddon:
         side = 0 if from_client else 1
         notes.counts[side] += 1
         notes.counts[side + 2] += len(content)
-
-
-def _sni_of(data: bytes) -> str | None:
-    """The SNI of a ClientHello at the start of a TCP stream, if it has fully arrived."""
-    handshake, _ = tls_records_handshake(data)
-    try:
-        length = client_hello_length(handshake)
-        if length is None or len(handshake) < length:
-            return None
-        return parse_client_hello(handshake[:length]).server_name
-    except ClientHelloError:
-        return None
 
 
 def _saving_flows() -> bool:

@@ -1,14 +1,17 @@
 """The adapter from mitmproxy's flow objects to vcaudit records.
 
-One `Flow` per HTTP exchange, WebSocket connection, raw TCP/UDP connection or pinned TLS
-handshake, and `DnsAnswer`s from DNS responses the proxy saw. Byte counts of HTTP exchanges
-are message sizes at the HTTP layer (head as HTTP/1.1 plus body as sent); packets are unknown
-to a proxy and stay None.
+One `Flow` per HTTP exchange, WebSocket connection, raw TCP/UDP connection, pinned TLS
+handshake, refused CONNECT or client connection that failed before any of these, and
+`DnsAnswer`s from DNS responses the proxy saw. Byte counts of HTTP exchanges are message sizes
+at the HTTP layer (head as HTTP/1.1 plus body as sent); a body cut short by a failure has no
+known size, so its direction's count is None; packets are unknown to a proxy and stay None.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from mitmproxy import connection, dns, http, tcp, udp
@@ -32,11 +35,13 @@ def http_flow_record(flow: http.HTTPFlow, *, ws_counts: tuple[int, int, int, int
     server_ip, server_port = _server_address(flow.server_conn, request.port)
     sni = _clean_name(flow.client_conn.sni)
     host, source = _best_name(request.pretty_host, sni)
-    bytes_up = _request_size(request)
-    bytes_down = _response_size(response) if response is not None else None
+    failed = flow.error is not None
+    bytes_up = _message_size(request, assemble_request_head, failed)
+    bytes_down = (_message_size(response, assemble_response_head, failed)
+                  if response is not None else None)
     app_proto = "websocket" if flow.websocket is not None else "http"
     if ws_counts is not None:
-        bytes_up += ws_counts[2]
+        bytes_up = (bytes_up or 0) + ws_counts[2]
         bytes_down = (bytes_down or 0) + ws_counts[3]
     started = request.timestamp_start
     ended = _end_time(flow)
@@ -101,30 +106,65 @@ def stream_flow_record(flow: tcp.TCPFlow | udp.UDPFlow, counts: tuple[int, int, 
     )
 
 
-def pinned_handshake_record(flow_id: str, client: connection.Client,
-                            server: connection.Server, error: str | None) -> Flow:
-    """A TLS handshake the client aborted because it refused the proxy's certificate."""
+def connect_failure_record(flow: http.HTTPFlow) -> Flow:
+    """A CONNECT request the proxy answered with an error (the server could not be reached,
+    or an addon refused it). Host, method and URL are the client's; the status and body are
+    the proxy's, not the server's, so they are left out."""
+    response = flow.response
+    error = flow.error.msg if flow.error else flow.server_conn.error
+    if not error:
+        error = (f"the proxy answered CONNECT with {response.status_code} {response.reason}"
+                 if response is not None else "CONNECT failed")
+    record = http_flow_record(flow)
+    return replace(record, bytes_down=None, status=None, response_content_type=None,
+                   error=error)
+
+
+def connection_record(flow_id: str, client: connection.Client, server: connection.Server | None,
+                      *, error: str | None, visibility: Visibility | None = None,
+                      asked: str | None = None) -> Flow:
+    """A client connection recorded as a whole: a TLS handshake the client refused, a
+    connection relayed without counts, or one that failed before making any other flow.
+    Named by its SNI, else by the name the proxy was asked to reach (`asked`, by default the
+    server's address: the CONNECT target or the mode's); bytes are unknown."""
     client_ip, client_port = _split(client.peername)
-    server_ip, server_port = _server_address(server, None)
+    server_ip, server_port = _server_address(server, None) if server else (None, None)
     sni = _clean_name(client.sni)
+    if asked is None and server is not None and server.address:
+        asked = str(server.address[0])
+    asked = _clean_name(asked)
+    asked = asked if asked and not is_ip_address(asked) else None
+    if visibility is None and client.tls:
+        visibility = (Visibility.INTERCEPTED if client.tls_established
+                      else Visibility.ENCRYPTED)
+    ends = [t for t in (client.timestamp_end, server.timestamp_end if server else None) if t]
     now = time.time()
     return Flow(
         flow_id=flow_id,
         ts_start=client.timestamp_start or now,
-        ts_end=now,
-        transport=Transport.TCP,
+        ts_end=max(ends) if ends else now,
+        transport=Transport.TCP if client.transport_protocol == "tcp" else Transport.UDP,
         client_ip=client_ip,
         client_port=client_port,
         server_ip=server_ip,
         server_port=server_port,
-        host=sni,
-        host_source=HostSource.SNI if sni else HostSource.NONE,
-        app_proto="tls",
-        visibility=Visibility.PINNED,
+        host=sni or asked,
+        host_source=HostSource.SNI if sni else (HostSource.HTTP_HOST if asked
+                                                 else HostSource.NONE),
+        app_proto="tls" if client.tls else None,
+        visibility=visibility,
         sni=sni,
         alpn=tuple(a.decode("ascii", "replace") for a in client.alpn_offers) or None,
-        error=f"client refused the proxy's certificate: {error or 'handshake failed'}",
+        error=error,
     )
+
+
+def pinned_handshake_record(flow_id: str, client: connection.Client,
+                            server: connection.Server, error: str | None) -> Flow:
+    """A TLS handshake the client aborted because it refused the proxy's certificate."""
+    return connection_record(
+        flow_id, client, server, visibility=Visibility.PINNED,
+        error=f"client refused the proxy's certificate: {error or 'handshake failed'}")
 
 
 def dns_flow_records(flow: dns.DNSFlow) -> tuple[Flow, list[DnsAnswer]]:
@@ -171,16 +211,15 @@ def request_data(request: http.Request) -> RequestData:
     )
 
 
-def _request_size(request: http.Request) -> int:
-    body = request.raw_content
-    size = len(body) if body is not None else _declared_length(request.headers)
-    return len(assemble_request_head(request)) + size
-
-
-def _response_size(response: http.Response) -> int:
-    body = response.raw_content
-    size = len(body) if body is not None else _declared_length(response.headers)
-    return len(assemble_response_head(response)) + size
+def _message_size[M: (http.Request, http.Response)](
+        message: M, assemble_head: Callable[[M], bytes], failed: bool) -> int | None:
+    """Head plus body. A body mitmproxy did not keep counts as declared when the exchange
+    completed (streamed), and as unknown when it failed (it may have been cut short)."""
+    body = message.raw_content
+    if body is None and failed:
+        return None
+    size = len(body) if body is not None else _declared_length(message.headers)
+    return len(assemble_head(message)) + size
 
 
 def _declared_length(headers: http.Headers) -> int:

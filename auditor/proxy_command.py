@@ -26,11 +26,14 @@ from auditor.session_folder import SESSION_FILES, SessionFolderError, create_ses
 
 
 class VcauditMaster(DumpMaster):
-    """mitmdump's master with the vcaudit addon loaded."""
+    """mitmdump's master with the vcaudit addon loaded where a script (-s) would be: before
+    mitmproxy's NextLayer, so pinned hosts are relayed as counted TCP (see live_pinning)."""
 
     def __init__(self, options: Any, replaced: Path | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.addons.add(VcauditAddon())
+        chain = self.addons.chain
+        chain.insert(chain.index(self.addons.get("nextlayer")), chain.pop())
         if replaced is not None:
             self.addons.add(DropReplacedSession(replaced))
 

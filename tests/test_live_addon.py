@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from mitmproxy import exceptions
-from mitmproxy.test import taddons, tflow
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
+from mitmproxy.test import taddons, tflow, tutils
 
 from auditor.live_addon import VcauditAddon
 from auditor.session_folder import read_session_folder
@@ -114,3 +115,51 @@ def test_trimming_keeps_counts_and_only_the_last_message(tmp_path: Path) -> None
     logged = lines(tmp_path / "s" / "flows.jsonl")[0]
     assert logged["bytes_up"] + logged["bytes_down"] == sum(sizes)
     assert logged["messages_up"] + logged["messages_down"] == len(sizes)
+
+
+def test_a_refused_connect_is_recorded_once_without_the_proxys_answer(addon_in: Any) -> None:
+    addon, _, folder = addon_in
+    flow = tflow.tflow(resp=tutils.tresp(status_code=502))
+    flow.request.method = "CONNECT"
+    flow.request.host = "graph.facebook.com"
+    flow.server_conn.error = "[Errno 111] Connect call failed"
+    addon.http_connect_error(flow)
+    addon.error(flow)  # whatever else reports this flow, it is one attempt
+    (logged,) = lines(folder / "flows.jsonl")
+    assert logged["method"] == "CONNECT" and logged["host"] == "graph.facebook.com"
+    assert logged["error"] == "[Errno 111] Connect call failed"
+    assert logged["status"] is None and logged["bytes_down"] is None  # the proxy's 502
+    assert logged["category"] == "ad-tech"
+
+
+def test_a_connection_that_left_no_flow_is_recorded_when_it_closes(addon_in: Any) -> None:
+    addon, _, folder = addon_in
+    failed, served = tflow.tclient_conn(), tflow.tclient_conn()
+    failed.sni, failed.tls, failed.timestamp_tls_setup = "graph.facebook.com", True, None
+    unreachable = tflow.tserver_conn()
+    unreachable.error = "connection refused"
+    addon.connections.client_connected(failed)
+    addon.connections.server_connect_error(ServerConnectionHookData(unreachable, failed))
+    addon.connections.client_connected(served)
+    addon.connections.server_connected(ServerConnectionHookData(tflow.tserver_conn(), served))
+    exchange = tflow.tflow(resp=True, client_conn=served)
+    addon.response(exchange)
+    for client in (failed, served):
+        addon.connections.client_disconnected(client)
+    logged = lines(folder / "flows.jsonl")
+    assert [f["flow_id"] for f in logged[:1]] == [exchange.id] and len(logged) == 2
+    attempt = logged[1]
+    assert attempt["host"] == "graph.facebook.com" and attempt["host_source"] == "sni"
+    assert attempt["error"] == "connection refused" and attempt["app_proto"] == "tls"
+    assert attempt["visibility"] == "encrypted" and attempt["bytes_up"] is None
+
+
+def test_a_body_cut_short_has_no_byte_count(addon_in: Any) -> None:
+    addon, _, folder = addon_in
+    flow = tflow.tflow(resp=True, err=True)
+    flow.response.headers["content-length"] = "1000"  # type: ignore[union-attr]
+    flow.response.raw_content = None  # type: ignore[union-attr]
+    addon.error(flow)
+    (logged,) = lines(folder / "flows.jsonl")
+    assert logged["status"] == 200 and logged["bytes_down"] is None
+    assert logged["bytes_up"] > 0 and logged["error"]

@@ -14,10 +14,8 @@ import ssl
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +25,7 @@ from scapy.layers.dns import DNS, DNSQR
 from auditor.cli import main
 
 from .support.certs import ServerCert, make_server_cert
+from .support.clients import flows_of, wait_for
 from .support.h3_client import http3_get
 from .support.proxy_process import ADDON, MITMDUMP, REDIRECT, MitmdumpProcess
 from .support.tunnel import http2_get
@@ -57,19 +56,6 @@ def proxy_for(tmp_path: Path, upstreams: tuple[UpstreamServer, UpstreamServer],
 
 def trusting(proxy: MitmdumpProcess) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(proxy.ca_pem))
-
-
-def flows_of(session: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (session / "flows.jsonl").read_text().splitlines()]
-
-
-def wait_for(predicate: Any, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def assert_clean_stop(proxy: MitmdumpProcess) -> None:

@@ -1,4 +1,10 @@
-"""A real mitmdump process running vcaudit's addon, for end-to-end tests."""
+"""A real mitmdump process running vcaudit's addon, for end-to-end tests.
+
+Three ways to load the addon, as users and programs do (`launcher`): `script` is
+`mitmdump -s addons/vcaudit.py`; `vcaudit-proxy` is the `vcaudit proxy` command; `late-addon`
+is a program that adds the addon after mitmproxy's own addons (tests/support/late_addon_proxy.py),
+so mitmproxy's NextLayer decides before vcaudit does.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,44 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 from .upstream import free_port
+
+Launcher = Literal["script", "vcaudit-proxy", "late-addon"]
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON = REPO / "addons" / "vcaudit.py"
 REDIRECT = Path(__file__).resolve().parent / "redirect_addon.py"
 MITMDUMP = Path(sys.executable).with_name("mitmdump")
+VCAUDIT = Path(sys.executable).with_name("vcaudit")
 
 
 class MitmdumpProcess:
     """mitmdump on a loopback port with vcaudit and the loopback redirect loaded."""
 
     def __init__(self, workdir: Path, session: Path, upstream_port: int,
-                 plain_port: int = 0, extra: list[str] | None = None) -> None:
+                 plain_port: int = 0, extra: list[str] | None = None,
+                 launcher: Launcher = "script") -> None:
         self.port = free_port()
         self.confdir = workdir / "mitmproxy-conf"
         self.session = session
         self.log = workdir / "mitmdump.log"
-        self.args = [
-            str(MITMDUMP), "-s", str(ADDON), "-s", str(REDIRECT),
+        mitmproxy_args = [
+            "-s", str(REDIRECT),
             "--listen-host", "127.0.0.1", "--listen-port", str(self.port),
             "--set", f"confdir={self.confdir}", "--set", "ssl_insecure=true",
             "--set", f"test_upstream_port={upstream_port}",
-            "--set", f"test_upstream_plain_port={plain_port}",
-            "--set", f"vcaudit_out={session}", *(extra or []),
+            "--set", f"test_upstream_plain_port={plain_port}", *(extra or []),
         ]
+        if launcher == "script":
+            self.args = [str(MITMDUMP), "-s", str(ADDON), "--set", f"vcaudit_out={session}",
+                         *mitmproxy_args]
+        elif launcher == "vcaudit-proxy":
+            self.args = [str(VCAUDIT), "proxy", "--out", str(session), "--", *mitmproxy_args]
+        else:
+            self.args = [sys.executable, "-m", "tests.support.late_addon_proxy",
+                         "--set", f"vcaudit_out={session}", *mitmproxy_args]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

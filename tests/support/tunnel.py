@@ -10,9 +10,8 @@ import h2.connection
 import h2.events
 
 
-def tls_through_proxy(proxy_port: int, context: ssl.SSLContext, host: str,
-                      alpn: list[str] | None = None) -> ssl.SSLSocket:
-    """A TLS connection to host:443 through the proxy's CONNECT tunnel."""
+def connect_tunnel(proxy_port: int, host: str) -> socket.socket:
+    """A socket tunnelled to host:443 by the proxy's CONNECT."""
     raw = socket.create_connection(("127.0.0.1", proxy_port), timeout=10)
     raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
     reply = b""
@@ -23,6 +22,13 @@ def tls_through_proxy(proxy_port: int, context: ssl.SSLContext, host: str,
         reply += chunk
     if not reply.startswith(b"HTTP/1.1 200"):
         raise ConnectionError(reply.decode(errors="replace"))
+    return raw
+
+
+def tls_through_proxy(proxy_port: int, context: ssl.SSLContext, host: str,
+                      alpn: list[str] | None = None) -> ssl.SSLSocket:
+    """A TLS connection to host:443 through the proxy's CONNECT tunnel."""
+    raw = connect_tunnel(proxy_port, host)
     if alpn:
         context.set_alpn_protocols(alpn)
     return context.wrap_socket(raw, server_hostname=host)
