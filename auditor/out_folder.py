@@ -52,6 +52,8 @@ def check_out_folder(out: Path, replace: bool = False) -> None:
     unless `replace` (--force), and even then unless it holds a vcaudit session: --force
     replaces a session, never a folder of other files."""
     if not out.exists():
+        if out.is_symlink():
+            raise SessionFolderError(f"{out}: a symbolic link that leads to no folder")
         _check_creatable(out)
         return
     if not out.is_dir():

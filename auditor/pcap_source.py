@@ -302,7 +302,8 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
                 data, meta = _read_compressed(reader, is_ng, block_start)
             except EOFError:
                 status.truncated = (status.truncated
-                                    or _compressed_end(reader.f, block_start[0], count))
+                                    or _compressed_end(reader.f, block_start[0], count,
+                                                       "block" if is_ng else "record"))
                 break
             except _RECORD_ERRORS as exc:
                 status.truncated = f"unreadable record after packet {count}: {exc}"
@@ -340,7 +341,7 @@ def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[
             return packet  # type: ignore[no-any-return]
 
 
-def _compressed_end(handle: Any, record_start: int, count: int) -> str | None:
+def _compressed_end(handle: Any, record_start: int, count: int, unit: str) -> str | None:
     """Why reading a gzip-compressed capture stopped, or None at its clean end.
 
     scapy reports the end of the file, a record cut off by it, and a compressed stream that
@@ -351,9 +352,9 @@ def _compressed_end(handle: Any, record_start: int, count: int) -> str | None:
     except (EOFError, OSError, zlib.error) as exc:
         return f"the compressed file is cut off or damaged after packet {count} ({exc})"
     if more:
-        return f"unreadable record after packet {count}"
+        return f"unreadable {unit} after packet {count}"
     if _position(handle) > record_start:
-        return f"file ends inside the record after packet {count}"
+        return f"file ends inside the {unit} after packet {count}"
     return None
 
 

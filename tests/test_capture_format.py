@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import random
 import struct
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mitmproxy.io import FlowWriter
@@ -165,9 +169,51 @@ def test_empty_file_is_an_input_error(tmp_path: Path) -> None:
         detect_format(path)
 
 
-def test_directory_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="directory"):
-        detect_format(tmp_path)
+def test_folder_is_an_input_error(tmp_path: Path) -> None:
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"captures: is a folder, not a capture file$"):
+        detect_format(folder)
+
+
+def test_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """Opening a FIFO nobody writes to would block forever; the readers also need to seek."""
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    # A writer that closes at once: a reader that opens the pipe sees an empty file, not a hang.
+    writer = threading.Thread(target=lambda: open(fifo, "wb").close(), daemon=True)
+    writer.start()
+    with pytest.raises(InputError, match=r"not a regular file .*save the capture to a file"):
+        detect_format(fifo)
+    os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer's open return
+    writer.join(5)
+
+
+def test_path_through_a_file_cannot_be_read(tmp_path: Path) -> None:
+    """What an unreadable file gives (chmod 000 does not stop root, who runs the tests here)."""
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match=r"notes.txt/call.pcap: cannot be read \(Not a dir"):
+        detect_format(tmp_path / "notes.txt" / "call.pcap")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
+    path = write_pcap(tmp_path / "call.pcap", [PACKET])
+    path.chmod(0)
+    with pytest.raises(InputError, match=r"cannot be read .*ermission denied"):
+        detect_format(path)
+
+
+@pytest.mark.parametrize("writer, expected", [(write_pcap, InputFormat.PCAP),
+                                              (write_pcapng, InputFormat.PCAPNG)])
+def test_gzip_cut_off_early_is_still_recognised(tmp_path: Path, writer: Any,
+                                                expected: InputFormat) -> None:
+    """`head -c 100000 call.pcap.gz`: recognised, so the reader can report the cut."""
+    packets = [PACKET / random.Random(n).randbytes(1000) for n in range(50)]  # encrypted-like
+    packed = gzip.compress(writer(tmp_path / "call", packets).read_bytes())
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(packed[:2000])
+    assert detect_format(cut) is expected
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:

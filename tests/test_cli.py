@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from auditor.cli_errors import EXIT_CATALOG, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from auditor.render.report_files import ReportFile
 
 from .conftest import SAMPLES
+from .test_flow_files import har_entry
 
 SAMPLE = SAMPLES / "zoom-desktop-call.pcapng"
+TEAMS = SAMPLES / "teams-linux-any.pcap"
 
 
 def run(*args: str) -> Result:
@@ -122,6 +126,27 @@ def test_truncated_capture_is_analysed_with_a_warning(tmp_path: Path) -> None:
     assert report["summary"]["flows"] > 10
 
 
+def test_truncated_gzip_capture_is_analysed_with_a_warning(tmp_path: Path) -> None:
+    """`head -c N zoom.pcap.gz` warns and is marked truncated, as a cut plain capture is."""
+    packed = gzip.compress(SAMPLE.read_bytes())
+    cut = tmp_path / "cut.pcapng.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    result = run("analyze", cut, "--out", tmp_path / "s", "-q")
+    assert result.exit_code == 0, result.stderr
+    warning, = result.stderr.splitlines()
+    assert warning.startswith(f"vcaudit: warning: {cut}: the compressed file is cut off")
+    assert warning.endswith("analysed up to that point")
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["coverage"]["inputs"][0]["truncated"].startswith("the compressed file")
+    assert report["coverage"]["anomalies"]["by_kind"]["capture-truncated"] == 1
+    whole = tmp_path / "whole.pcapng.gz"
+    whole.write_bytes(packed)
+    complete = run("analyze", whole, "--out", tmp_path / "w", "-q")
+    assert complete.exit_code == 0 and complete.stderr == ""
+    assert json.loads((tmp_path / "w" / "report.json").read_text())["coverage"]["inputs"][0][
+        "truncated"] is None
+
+
 def test_report_rebuilds_from_the_flow_log(tmp_path: Path) -> None:
     out = tmp_path / "s"
     assert run("analyze", SAMPLE, "--out", out).exit_code == 0
@@ -195,3 +220,123 @@ def test_report_survives_hostile_log_lines(tmp_path: Path) -> None:
     result = run("report", out)
     assert result.exit_code == 0, result.stderr
     assert f"{len(hostile)} damaged log lines were skipped" in result.stderr
+
+
+# --- reusing --out ----------------------------------------------------------------------------
+
+
+def flow_ids(folder: Path) -> list[str]:
+    return [json.loads(line)["flow_id"] for line in (folder / "flows.jsonl").open()]
+
+
+def test_reusing_out_is_refused_and_force_replaces_the_session(tmp_path: Path) -> None:
+    """The issue's case: teams into X, then zoom into X appended a second capture (F000001
+    twice) and `vcaudit report X` called both one Teams session."""
+    out = tmp_path / "X"
+    assert run("analyze", TEAMS, "--out", out, "-q").exit_code == 0
+    teams_log = (out / "flows.jsonl").read_bytes()
+    (out / "notes.txt").write_text("what I did during the call\n")
+    assert_one_line_error(run("analyze", SAMPLE, "--out", out), EXIT_OUTPUT,
+                          f"{out}: the folder exists and is not empty")
+    assert (out / "flows.jsonl").read_bytes() == teams_log
+    replaced = run("analyze", SAMPLE, "--out", out, "--force", "-q")
+    assert replaced.exit_code == 0, replaced.stderr
+    assert replaced.stderr == ""  # the folder vcaudit created is still owner-only: no warning
+    fresh = tmp_path / "fresh"
+    assert run("analyze", SAMPLE, "--out", fresh, "-q").exit_code == 0
+    assert flow_ids(out) == flow_ids(fresh) and len(set(flow_ids(out))) == len(flow_ids(out))
+    report = json.loads((out / "report.json").read_text())
+    assert report["session"]["inputs"] == [str(SAMPLE)] and report["session"]["app"] == "zoom"
+    assert run("report", out, "-q").exit_code == 0
+    rebuilt = json.loads((out / "report.json").read_text())
+    assert rebuilt["summary"] == json.loads((fresh / "report.json").read_text())["summary"]
+    assert (out / "notes.txt").read_text() == "what I did during the call\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left over
+
+
+def test_a_folder_of_the_users_own_files_is_never_touched(tmp_path: Path) -> None:
+    docs = tmp_path / "mydocs"
+    docs.mkdir()
+    os.chmod(docs, 0o755)
+    (docs / "report.md").write_text("my own report\n")
+    assert_one_line_error(run("analyze", SAMPLE, "--out", docs), EXIT_OUTPUT, "not empty")
+    assert_one_line_error(run("analyze", SAMPLE, "--out", docs, "--force"), EXIT_OUTPUT,
+                          "not a vcaudit session folder")
+    assert [p.name for p in docs.iterdir()] == ["report.md"]
+    assert (docs / "report.md").read_text() == "my own report\n"
+    assert stat.S_IMODE(docs.stat().st_mode) == 0o755
+
+
+def test_an_existing_empty_folder_keeps_its_mode_and_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    result = run("analyze", SAMPLE, "--out", folder, "-q")
+    assert result.exit_code == 0
+    warning, = result.stderr.splitlines()
+    assert warning.startswith("vcaudit: warning: ") and "mode 0755" in warning
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert (folder / "report.json").is_file()
+
+
+def test_out_naming_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("x")
+    for command in (("analyze", SAMPLE), ("proxy",)):
+        assert_one_line_error(run(*command, "--out", blocker), EXIT_OUTPUT,
+                              "exists and is not a folder")
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("case, code", [
+    ("not-a-capture", EXIT_INPUT), ("cut-header", EXIT_INPUT), ("folder", EXIT_INPUT),
+    ("broken-har", EXIT_INPUT), ("unknown-app", EXIT_USAGE), ("bad-fail-on", EXIT_USAGE),
+    ("bad-identity", EXIT_USAGE),
+])
+@pytest.mark.parametrize("out", [True, False], ids=["out", "default-folder"])
+def test_a_rejected_input_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           case: str, code: int, out: bool) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "notes.pcap").write_text("not a capture\n")
+    (inputs / "cut.pcap").write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00")  # recognised, then unreadable
+    (inputs / "broken.har").write_text('{"log": {"entries": [{"nope": 1}]}}')
+    args = {
+        "not-a-capture": [inputs / "notes.pcap"], "cut-header": [inputs / "cut.pcap"],
+        "folder": [inputs], "broken-har": [inputs / "broken.har"],
+        "unknown-app": [SAMPLE, "--app", "zooom"], "bad-fail-on": [SAMPLE, "--fail-on", "x"],
+        "bad-identity": [SAMPLE, "--identity", "no-kind"],
+    }[case]
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = run("analyze", *args, *(["--out", work / "new" / "s"] if out else []))
+    assert result.exit_code == code, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert list(work.iterdir()) == []
+
+
+def test_a_har_file_replaces_a_session_with_force(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    assert run("analyze", SAMPLE, "--out", out, "-q").exit_code == 0
+    har = tmp_path / "web.har"
+    har.write_text(json.dumps({"log": {"entries": [har_entry("https://zoom.us/join")]}}))
+    assert_one_line_error(run("analyze", har, "--out", out), EXIT_OUTPUT, "not empty")
+    result = run("analyze", har, "--out", out, "--force", "-q")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["session"]["source"] == "har" and report["summary"]["flows"] == 1
+    assert len(flow_ids(out)) == 1 and not (out / "anomalies.jsonl").read_text()
+
+
+def test_proxy_refuses_a_used_folder_before_starting(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    assert run("analyze", SAMPLE, "--out", out, "-q").exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # Refused by vcaudit itself: mitmproxy never gets to see the bad mode.
+    assert_one_line_error(run("proxy", "--out", out, "--", "--mode", "bogus"), EXIT_OUTPUT,
+                          "--force")
+    forced = run("proxy", "--out", out, "--force", "--", "--mode", "bogus")
+    assert forced.exit_code == EXIT_USAGE and "Invalid proxy mode" in forced.output
+    # mitmproxy refused to start: the session --force was to replace is back, as it was.
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

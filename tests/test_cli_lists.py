@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from auditor.catalog import load_catalog
 from auditor.cli import main
-from auditor.cli_errors import EXIT_CATALOG, EXIT_FETCH_FAILED
+from auditor.cli_errors import EXIT_CATALOG, EXIT_FETCH_FAILED, EXIT_OUTPUT
 from auditor.list_config import load_config
 from auditor.list_store import attach_lists
 
@@ -293,3 +293,22 @@ def test_a_missing_config_file_is_one_line_and_exit_4(tmp_path: Path) -> None:
         assert result.exit_code == EXIT_CATALOG, result.output
         assert result.stderr.strip().splitlines() == [
             f"vcaudit: error: {tmp_path / 'no.toml'}: config file not found"]
+
+
+@pytest.mark.parametrize("where", ["a-file", "under-a-file"])
+def test_update_with_an_unwritable_cache(config: Path, served: ServedFiles, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """A cache that cannot be written is one line and exit 5, before any download (root
+    writes anywhere, so a file stands where the cache folder should be)."""
+    blocker = tmp_path / "cache"
+    blocker.write_text("")
+    cache = blocker if where == "a-file" else blocker / "vcaudit"
+    monkeypatch.setenv("VCAUDIT_CACHE", str(cache))
+    result = run("lists", "update")
+    assert result.exit_code == EXIT_OUTPUT, result.stderr
+    line, = result.stderr.splitlines()
+    assert line.startswith(f"vcaudit: error: cannot write the lists cache in {cache}: ")
+    assert "VCAUDIT_CACHE" in line and "internal error" not in line
+    assert result.stdout == "" and served.requests == []
+    shown = run("lists", "show")  # reading a cache that is not there is fine
+    assert shown.exit_code == 0 and f"cache: {cache}" in shown.stdout

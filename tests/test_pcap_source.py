@@ -4,9 +4,11 @@ precision, gzip, snap length, and files cut off or damaged."""
 from __future__ import annotations
 
 import gzip
+import random
 import struct
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
@@ -147,6 +149,71 @@ def test_gzip_compressed_pcap_is_read_whole(tmp_path: Path) -> None:
     frames, status = read_all(packed)
     assert [f[2] for f in frames] == [bytes(p) for p in PACKETS]
     assert status.file_format == "pcap" and status.truncated is None and status.packets == 5
+
+
+def noisy(n: int) -> Packet:
+    """A packet whose payload does not compress, so a cut gzip file loses packets."""
+    packet = udp(n, size=0) / random.Random(n).randbytes(1000)
+    packet.time = T0 + n / 10
+    return packet
+
+
+NOISY = [noisy(n) for n in range(40)]
+
+
+@pytest.mark.parametrize("writer", [write_pcap, write_pcapng])
+def test_gzip_cut_off_is_truncated(tmp_path: Path, writer: Any) -> None:
+    packed = gzip.compress(writer(tmp_path / "full", NOISY).read_bytes())
+    path = tmp_path / "cut.gz"
+    path.write_bytes(packed[: len(packed) // 2])  # `head -c` of a .pcap.gz
+    frames, status = read_all(path)
+    assert 0 < len(frames) < len(NOISY) and status.packets == len(frames)
+    assert [f[2] for f in frames] == [bytes(p) for p in NOISY[: len(frames)]]
+    assert status.truncated is not None
+    assert status.truncated.startswith(f"the compressed file is cut off or damaged after "
+                                       f"packet {len(frames)}")
+
+
+@pytest.mark.parametrize("writer", [write_pcap, write_pcapng])
+def test_gzip_missing_only_its_trailer_is_truncated(tmp_path: Path, writer: Any) -> None:
+    packed = gzip.compress(writer(tmp_path / "full", PACKETS).read_bytes())
+    path = tmp_path / "cut.gz"
+    path.write_bytes(packed[:-8])  # every packet is there, the CRC and length are not
+    frames, status = read_all(path)
+    assert len(frames) <= len(PACKETS) and status.truncated is not None
+
+
+@pytest.mark.parametrize("writer, expected", [
+    (write_pcap, "file ends inside packet 5"),
+    (write_pcapng, "file ends inside the block after packet 4"),
+])
+def test_gzip_of_a_capture_cut_inside_a_packet(tmp_path: Path, writer: Any,
+                                               expected: str) -> None:
+    data = writer(tmp_path / "full", PACKETS).read_bytes()
+    path = tmp_path / "cut.gz"
+    path.write_bytes(gzip.compress(data[:-60]))  # a whole gzip file of a cut capture
+    _, status = read_all(path)
+    assert status.truncated == expected
+
+
+def test_gzip_pcapng_ending_with_statistics_is_whole(tmp_path: Path) -> None:
+    frame = bytes(udp(0))
+    isb = pcapng_block(5, struct.pack("<III", 0, 0, 0))  # dumpcap writes these at the end
+    path = tmp_path / "stats.pcapng.gz"
+    path.write_bytes(gzip.compress(SHB + idb(LINKTYPE_ETHERNET) + epb(0, T0 * 10**6, frame)
+                                   + isb))
+    frames, status = read_all(path)
+    assert [f[2] for f in frames] == [frame]
+    assert status.file_format == "pcapng" and status.truncated is None
+
+
+def test_gzip_with_trailing_garbage_is_reported(tmp_path: Path) -> None:
+    packed = gzip.compress(write_pcap(tmp_path / "full.pcap", PACKETS).read_bytes())
+    path = tmp_path / "garbage.pcap.gz"
+    path.write_bytes(packed + b"this is not gzip data")
+    frames, status = read_all(path)
+    assert [f[2] for f in frames] == [bytes(p) for p in PACKETS]
+    assert status.truncated is not None and "damaged" in status.truncated
 
 
 # --- timestamps -----------------------------------------------------------------------------
