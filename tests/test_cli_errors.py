@@ -60,6 +60,9 @@ def bad_path(tmp_path: Path, kind: str) -> Path:
     if kind == "fifo":
         os.mkfifo(tmp_path / "fifo")
         return tmp_path / "fifo"
+    if kind == "binary":  # not UTF-8 text
+        (tmp_path / "random.bin").write_bytes(bytes(range(128, 256)) * 4)
+        return tmp_path / "random.bin"
     raise ValueError(kind)
 
 
@@ -113,7 +116,7 @@ OPTION_FILES = [
 ]
 
 
-@pytest.mark.parametrize("kind", UNREADABLE)
+@pytest.mark.parametrize("kind", [*UNREADABLE, "binary"])
 @pytest.mark.parametrize("command, option, code", OPTION_FILES,
                          ids=[f"{c}{o}" for c, o, _ in OPTION_FILES])
 def test_file_an_option_names(tmp_path: Path, session: Path, command: str, option: str,

@@ -94,7 +94,7 @@ def load_sdks(extra: Path | None = None) -> tuple[Sdk, ...]:
     if extra is not None:
         try:
             sdks += _parse(extra.read_text(encoding="utf-8"), str(extra))
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise SdkFieldsError(f"{extra}: cannot be read ({exc})") from exc
     return tuple(sdks)
 
