@@ -75,8 +75,8 @@ def run_proxy(out: Path | None, app: str | None, mitmproxy_args: Sequence[str],
         if exc.code not in (0, None):  # mitmproxy refused to start: leave things as they were
             if created:
                 _remove_if_unused(folder, parent_too=out is None)
-            elif aside is not None and aside.exists() and _recorded_nothing(folder):
-                _put_back(aside, folder)
+            elif _recorded_nothing(folder):
+                _restore(folder, aside)
         raise
     finally:
         if aside is not None:
@@ -99,12 +99,15 @@ def _set_aside(folder: Path) -> Path | None:
     return aside
 
 
-def _put_back(aside: Path, folder: Path) -> None:
+def _restore(folder: Path, aside: Path | None) -> None:
+    """An existing folder as it was before a session that never started: without the new
+    session's empty files, with the session set aside put back."""
     with contextlib.suppress(OSError):
         for name in SESSION_FILES:
-            (folder / name).unlink(missing_ok=True)  # the new session's empty files
-        for entry in aside.iterdir():
-            os.replace(entry, folder / entry.name)
+            (folder / name).unlink(missing_ok=True)
+        if aside is not None and aside.exists():
+            for entry in aside.iterdir():
+                os.replace(entry, folder / entry.name)
 
 
 def _recorded_nothing(folder: Path) -> bool:

@@ -340,3 +340,11 @@ def test_proxy_refuses_a_used_folder_before_starting(tmp_path: Path) -> None:
     assert forced.exit_code == EXIT_USAGE and "Invalid proxy mode" in forced.output
     # mitmproxy refused to start: the session --force was to replace is back, as it was.
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_proxy_refused_by_mitmproxy_leaves_an_existing_folder_as_it_was(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("proxy", "--out", empty, "--", "--mode", "bogus")
+    assert result.exit_code == EXIT_USAGE
+    assert list(empty.iterdir()) == []  # no empty session left to refuse the next run
