@@ -55,7 +55,7 @@ rules_option = click.option(
     help="Extra catalog file (TOML, same format as the built-in data); repeatable.",
 )
 out_option = click.option(
-    "--out", type=click.Path(path_type=Path),
+    "--out", type=click.Path(path_type=Path), metavar="DIR",
     help="Session folder to write: a new or empty folder (default: a new folder under "
          "./vcaudit-reports/).")
 force_option = click.option(
