@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 try:
-    from auditor.live_addon import VcauditAddon
+    from auditor.live.addon import VcauditAddon
 except ImportError:  # a mitmproxy without vcaudit installed, run from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from auditor.live_addon import VcauditAddon
+    from auditor.live.addon import VcauditAddon
 
 addons = [VcauditAddon()]

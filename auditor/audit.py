@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from auditor.app_detection import AppChoice, choose_app
-from auditor.catalog import Catalog
-from auditor.classify import classify_endpoint
-from auditor.list_model import describe_lists
+from auditor.classify.app_detection import AppChoice, choose_app
+from auditor.classify.catalog import Catalog
+from auditor.classify.endpoint import classify_endpoint
+from auditor.classify.request_context import request_of
+from auditor.lists.model import describe_lists
 from auditor.records import Classification, DnsAnswer, Evidence, Finding, Flow, HostSource
-from auditor.request_context import request_of
 
 
 @dataclass(slots=True)

@@ -31,19 +31,19 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from auditor.accuracy import (  # noqa: E402
+from auditor.audit import classify_flows  # noqa: E402
+from auditor.classify.accuracy import (  # noqa: E402
     first_party_labelled_tracking,
     format_table,
     precision_recall,
     read_labelled,
     score,
 )
-from auditor.app_detection import AppChoice  # noqa: E402
-from auditor.audit import classify_flows  # noqa: E402
-from auditor.catalog import load_catalog  # noqa: E402
-from auditor.classify import classify_endpoint  # noqa: E402
-from auditor.list_abp import AbpList  # noqa: E402
-from auditor.list_model import RequestContext  # noqa: E402
+from auditor.classify.app_detection import AppChoice  # noqa: E402
+from auditor.classify.catalog import load_catalog  # noqa: E402
+from auditor.classify.endpoint import classify_endpoint  # noqa: E402
+from auditor.lists.abp import AbpList  # noqa: E402
+from auditor.lists.model import RequestContext  # noqa: E402
 from auditor.records import Category, Flow, ListRef, Transport  # noqa: E402
 
 NPM_PACKAGE = "ad-block@4.1.7"

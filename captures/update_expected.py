@@ -17,8 +17,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from auditor.catalog import load_catalog  # noqa: E402
-from auditor.offline_audit import analyze_files  # noqa: E402
+from auditor.classify.catalog import load_catalog  # noqa: E402
+from auditor.session.offline import analyze_files  # noqa: E402
 
 SAMPLES = ("zoom-desktop-call.pcapng", "teams-linux-any.pcap")
 ENDPOINT_KEYS = ("host", "category", "entity", "first_party", "host_sources", "protocols",

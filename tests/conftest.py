@@ -16,7 +16,7 @@ from scapy.packet import Packet, split_layers
 from scapy.utils import PcapNgWriter, PcapWriter
 
 import auditor
-from auditor.catalog import Catalog, load_catalog
+from auditor.classify.catalog import Catalog, load_catalog
 
 # Importing scapy's TLS layer (the tests build ClientHellos with it) binds it to TCP port 443
 # for the rest of the process, so any later dissection of a port-443 payload would become a

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from auditor.accuracy import (
+from auditor.classify.accuracy import (
     first_party_labelled_tracking,
     precision_recall,
     read_labelled,
     score,
 )
-from auditor.catalog import Catalog
-from auditor.list_abp import AbpList
-from auditor.list_domains import parse_hosts
+from auditor.classify.catalog import Catalog
+from auditor.lists.abp import AbpList
+from auditor.lists.domains import parse_hosts
 from auditor.records import Category
 
 from .support.tracker_lists import all_lists, ref

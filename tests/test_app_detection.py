@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.app_detection import UnknownAppError, choose_app
-from auditor.catalog import Catalog
+from auditor.classify.app_detection import UnknownAppError, choose_app
+from auditor.classify.catalog import Catalog
 from auditor.records import Flow, HostSource, Transport
 
 

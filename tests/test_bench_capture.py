@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from auditor.pcap_flows import read_capture
+from auditor.capture.reading import read_capture
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 

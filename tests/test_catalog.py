@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.catalog import Catalog, CatalogError, Purpose, load_catalog
+from auditor.classify.catalog import Catalog, CatalogError, Purpose, load_catalog
 
 ENTITY = """
 [[entity]]
@@ -217,7 +217,7 @@ def test_user_rule_wins_over_builtin_rule_for_the_same_domain(tmp_path: Path) ->
 
 
 def test_user_rule_can_make_an_internal_host_first_party_of_a_vendor(tmp_path: Path) -> None:
-    from auditor.classify import classify_endpoint
+    from auditor.classify.endpoint import classify_endpoint
     from auditor.records import Category
 
     extra = tmp_path / "internal.toml"

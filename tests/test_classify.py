@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.catalog import Catalog
-from auditor.classify import classify_endpoint
+from auditor.classify.catalog import Catalog
+from auditor.classify.endpoint import classify_endpoint
 from auditor.records import Category
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.catalog import Catalog, load_catalog
-from auditor.classify import classify_endpoint
-from auditor.list_model import RequestContext
+from auditor.classify.catalog import Catalog, load_catalog
+from auditor.classify.endpoint import classify_endpoint
+from auditor.lists.model import RequestContext
 from auditor.records import Category, Classification, Evidence
 
 from .support.tracker_lists import GPL_CC, all_lists, disconnect, easylist

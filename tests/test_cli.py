@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from auditor.cli import main
-from auditor.cli_errors import EXIT_CATALOG, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
-from auditor.render.report_files import ReportFile
+from auditor.cli.errors import EXIT_CATALOG, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from auditor.cli.main import main
+from auditor.report.render.report_files import ReportFile
 
 from .conftest import SAMPLES
 from .test_flow_files import har_entry

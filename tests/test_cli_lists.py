@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from auditor.catalog import load_catalog
-from auditor.cli import main
-from auditor.cli_errors import EXIT_CATALOG, EXIT_FETCH_FAILED, EXIT_OUTPUT
-from auditor.list_config import load_config
-from auditor.list_store import attach_lists
+from auditor.classify.catalog import load_catalog
+from auditor.cli.errors import EXIT_CATALOG, EXIT_FETCH_FAILED, EXIT_OUTPUT
+from auditor.cli.main import main
+from auditor.lists.config import load_config
+from auditor.lists.store import attach_lists
 
 from .conftest import SAMPLES
 from .support.list_server import ServedFiles, serve
@@ -273,7 +273,7 @@ def test_addon_option_vcaudit_lists(config: Path, tmp_path: Path,
     from mitmproxy import exceptions
     from mitmproxy.test import taddons
 
-    from auditor.live_addon import VcauditAddon
+    from auditor.live.addon import VcauditAddon
 
     monkeypatch.chdir(tmp_path)
     assert run("lists", "update").exit_code == 0

@@ -10,7 +10,7 @@ import struct
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRMX, DNSRRSVCB, SvcParam
 
-from auditor.dns_message import (
+from auditor.protocols.dns import (
     MAX_RECORDS,
     TYPE_A,
     TYPE_AAAA,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from auditor.dns_message import TYPE_A, TYPE_CNAME, DnsMessage, DnsRecord, parse_dns
-from auditor.dns_names import MAX_CHAIN, DnsIndex, answers_from_message
+from auditor.names.dns_index import MAX_CHAIN, DnsIndex, answers_from_message
+from auditor.protocols.dns import TYPE_A, TYPE_CNAME, DnsMessage, DnsRecord, parse_dns
 from auditor.records import DnsAnswer
 from auditor.timefmt import iso_utc
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from auditor.fail_conditions import (
+from auditor.records import Category, Classification, Finding, Flow, Transport, Visibility
+from auditor.report.fail_conditions import (
     CONDITIONS,
     GATED_CATEGORIES,
     FailOnError,
     matched_conditions,
     parse_fail_on,
 )
-from auditor.records import Category, Classification, Finding, Flow, Transport, Visibility
-from auditor.report_findings import PINNING, build_findings
+from auditor.report.findings import PINNING, build_findings
 
 # ---- parsing ---------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
-from auditor.cli_errors import EXIT_INPUT
+from auditor.cli.errors import EXIT_INPUT
+from auditor.cli.main import main
 
 from .support.certs import make_server_cert
 from .support.proxy_process import MitmdumpProcess

@@ -11,12 +11,12 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-import auditor.flow_inspector as flow_inspector
+import auditor.capture.inspector as flow_inspector
 from auditor.audit import run_audit
-from auditor.catalog import Catalog
-from auditor.pcap_flows import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
+from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
+from auditor.classify.catalog import Catalog
 from auditor.records import Visibility
-from auditor.report_build import build_report
+from auditor.report.build import build_report
 
 from .conftest import write_pcap
 

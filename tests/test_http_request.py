@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from auditor.http_request import (
+from auditor.protocols.http import (
     MAX_HEAD,
     METHODS,
     HttpHeadError,

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.list_abp import abp_header, anchored_domain
-from auditor.list_domains import (
+from auditor.lists.abp import abp_header, anchored_domain
+from auditor.lists.domains import (
     ListFormatError,
     hosts_header,
     parse_disconnect,
     parse_hosts,
     parse_tracker_radar,
 )
-from auditor.list_model import RequestContext
+from auditor.lists.model import RequestContext
 from auditor.records import Category
 
 from .support.tracker_lists import (

@@ -11,8 +11,8 @@ from mitmproxy import exceptions
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 from mitmproxy.test import taddons, tflow, tutils
 
-from auditor.live_addon import VcauditAddon
-from auditor.session_folder import read_session_folder
+from auditor.live.addon import VcauditAddon
+from auditor.session.folder import read_session_folder
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

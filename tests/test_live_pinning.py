@@ -18,7 +18,7 @@ import httpx
 import pytest
 from mitmproxy import connection
 
-from auditor.live_pinning import PinnedHosts, pin_key
+from auditor.live.pinning import PinnedHosts, pin_key
 
 from .support.certs import ServerCert, make_server_cert
 from .support.clients import curl, flows_of, needs_curl, python_get, wait_for

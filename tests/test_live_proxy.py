@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from scapy.layers.dns import DNS, DNSQR
 
-from auditor.cli import main
+from auditor.cli.main import main
 
 from .support.certs import ServerCert, make_server_cert
 from .support.clients import flows_of, wait_for

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from auditor.catalog import Catalog, Purpose, load_catalog
-from auditor.classify import classify_endpoint
-from auditor.list_model import TrackerList
+from auditor.classify.catalog import Catalog, Purpose, load_catalog
+from auditor.classify.endpoint import classify_endpoint
+from auditor.lists.model import TrackerList
 
 from .support.tracker_lists import all_lists, easylist, easyprivacy, hosts_list
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.out_folder import access_warning, check_out_folder, new_session
-from auditor.session_folder import FLOW_LOG, SESSION_META, SessionFolderError
+from auditor.session.folder import FLOW_LOG, SESSION_META, SessionFolderError
+from auditor.session.out_folder import access_warning, check_out_folder, new_session
 
 
 def mode(path: Path) -> int:

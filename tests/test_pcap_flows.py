@@ -18,8 +18,8 @@ from scapy.layers.l2 import ARP, CookedLinuxV2, Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import PcapNgWriter, PcapWriter
 
-from auditor.capture_format import InputError
-from auditor.pcap_flows import CaptureReading, read_capture
+from auditor.capture.reading import CaptureReading, read_capture
+from auditor.input_format import InputError
 from auditor.records import Flow, HostSource, Transport, Visibility
 
 from .conftest import tls_client_hello, tls_records, write_pcap, write_pcapng

@@ -14,7 +14,7 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
-from auditor.cli import main
+from auditor.cli.main import main
 
 from .conftest import write_pcap
 

@@ -16,9 +16,9 @@ from scapy.layers.l2 import ARP, CookedLinuxV2, Ether
 from scapy.packet import Packet
 from scapy.utils import PcapNgWriter, PcapWriter
 
-import auditor.pcap_source as pcap_source
-from auditor.capture_format import InputError
-from auditor.pcap_source import ReadStatus, read_frames
+import auditor.capture.reader as pcap_source
+from auditor.capture.reader import ReadStatus, read_frames
+from auditor.input_format import InputError
 
 from .conftest import write_pcap, write_pcapng
 

@@ -1,4 +1,4 @@
-"""Tests for auditor.quic_initial: QUIC Initial decryption and ClientHello reassembly.
+"""Tests for auditor.protocols.quic: QUIC Initial decryption and ClientHello reassembly.
 
 Ground truth comes from outside this project: the published test vectors of RFC 9001, RFC 9369
 and the IETF drafts, Initial packets made by a real QUIC client (aioquic), and real captures
@@ -19,8 +19,8 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.crypto import INITIAL_CIPHER_SUITE, CryptoContext, CryptoPair
 from aioquic.tls import cipher_suite_hash, hkdf_expand_label, hkdf_extract
 
-from auditor.gquic_hello import gquic_chlo_sni
-from auditor.quic_initial import (
+from auditor.protocols.gquic import gquic_chlo_sni
+from auditor.protocols.quic import (
     MAX_CRYPTO_BYTES,
     SUPPORTED_VERSIONS,
     VERSION_1,
@@ -31,7 +31,7 @@ from auditor.quic_initial import (
     client_initial_crypto,
     is_quic_long_header_initial,
 )
-from auditor.tls_clienthello import parse_client_hello
+from auditor.protocols.tls import parse_client_hello
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "captures"
 

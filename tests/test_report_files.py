@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from auditor.audit import SessionData, run_audit
-from auditor.catalog import Catalog
+from auditor.classify.catalog import Catalog
 from auditor.records import INTEGER_FIELDS, Flow, HostSource, Transport, Visibility
-from auditor.render.report_files import ReportFile, render
-from auditor.report_build import ENDPOINT_INTEGER_COLUMNS, BuiltReport, build_report
+from auditor.report.build import ENDPOINT_INTEGER_COLUMNS, BuiltReport, build_report
+from auditor.report.render.report_files import ReportFile, render
 
 HOSTILE_HOST = "evil|<script>alert(1)</script>*_[x](http://t)`.example"
 FORMULA_URL = "=HYPERLINK(\"http://t\")"

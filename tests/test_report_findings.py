@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from auditor.records import Category, Classification, Finding, Flow, Transport, Visibility
-from auditor.report_findings import (
+from auditor.report.findings import (
     KIND_LABELS,
     KIND_ORDER,
     MAX_PLACES,

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from auditor.audit import run_audit
-from auditor.catalog import Catalog
+from auditor.classify.catalog import Catalog
+from auditor.cli.terminal import print_summary
 from auditor.records import CATEGORY_ORDER, Flow, HostSource, Transport, Visibility
-from auditor.render.report_files import ReportFile, render
-from auditor.report_build import BuiltReport, build_report
-from auditor.terminal_output import print_summary
+from auditor.report.build import BuiltReport, build_report
+from auditor.report.render.report_files import ReportFile, render
 
 CLIENT = "192.168.1.23"
 ONE_OF_EACH = {"anomalies": {"total": 1, "by_kind": {"dns-malformed": 1}, "examples": {}},

@@ -14,7 +14,7 @@ from scapy.layers.l2 import CookedLinuxV2, Ether
 from scapy.packet import Packet
 from scapy.utils import PcapNgReader, PcapReader
 
-from auditor.tls_clienthello import parse_client_hello, tls_records_handshake
+from auditor.protocols.tls import parse_client_hello, tls_records_handshake
 
 CAPTURES = Path(__file__).resolve().parents[1] / "captures"
 ZOOM = CAPTURES / "zoom-desktop-call.pcapng"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from auditor.scan_worker import BackgroundScanner
+from auditor.live.scan_worker import BackgroundScanner
 
 
 def test_jobs_run_on_another_thread_and_a_full_queue_refuses() -> None:

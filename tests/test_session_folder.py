@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.capture_format import InputError
-from auditor.session_folder import (
+from auditor.input_format import InputError
+from auditor.session.folder import (
     FLOW_LOG,
     SESSION_FILES,
     SessionFolderError,

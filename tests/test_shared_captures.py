@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
-from auditor.pcap_flows import CaptureReading, read_capture
+from auditor.capture.reading import CaptureReading, read_capture
+from auditor.cli.main import main
 from auditor.records import Flow
 
 NAME_COLUMNS = ("tls_sni", "http_host", "quic_sni", "dtls_sni")

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from auditor.tcp_prefix import SEQ_MODULO, StreamPrefix
+from auditor.capture.tcp_prefix import SEQ_MODULO, StreamPrefix
 
 STREAM = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable modulo 256
 

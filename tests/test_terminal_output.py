@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
-from auditor.terminal_output import SHOW_AFTER_SECONDS, ProgressLine, print_summary
+from auditor.cli.main import main
+from auditor.cli.terminal import SHOW_AFTER_SECONDS, ProgressLine, print_summary
 
 from .conftest import SAMPLES
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from auditor.render.text_safety import csv_cell, html_text, markdown_cell, markdown_text
+from auditor.report.render.text_safety import csv_cell, html_text, markdown_cell, markdown_text
 
 
 def test_commands_render_as_code() -> None:

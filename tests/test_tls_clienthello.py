@@ -20,7 +20,7 @@ from scapy.layers.tls.extensions import (
     TLS_Ext_SupportedVersion_CH,
 )
 
-from auditor.tls_clienthello import (
+from auditor.protocols.tls import (
     MAX_CLIENT_HELLO,
     ClientHello,
     ClientHelloError,

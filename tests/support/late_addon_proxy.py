@@ -1,7 +1,7 @@
 """mitmdump with vcaudit's addon added after all of mitmproxy's own addons, as a program that
 embeds mitmproxy might add it: mitmproxy's NextLayer then decides before vcaudit does.
 
-    python -m tests.support.late_addon_proxy MITMDUMP_ARGS...
+    python tests/support/late_addon_proxy.py MITMDUMP_ARGS...
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mitmproxy.tools import cmdline
 from mitmproxy.tools.dump import DumpMaster
 from mitmproxy.tools.main import run
 
-from auditor.live_addon import VcauditAddon
+from auditor.live.addon import VcauditAddon
 
 
 class LateAddonMaster(DumpMaster):

@@ -50,7 +50,7 @@ class MitmdumpProcess:
         elif launcher == "vcaudit-proxy":
             self.args = [str(VCAUDIT), "proxy", "--out", str(session), "--", *mitmproxy_args]
         else:
-            self.args = [sys.executable, "-m", "tests.support.late_addon_proxy",
+            self.args = [sys.executable, str(Path(__file__).with_name("late_addon_proxy.py")),
                          "--set", f"vcaudit_out={session}", *mitmproxy_args]
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.list_abp import AbpList
-from auditor.list_domains import DomainList, parse_disconnect, parse_hosts, parse_tracker_radar
+from auditor.lists.abp import AbpList
+from auditor.lists.domains import DomainList, parse_disconnect, parse_hosts, parse_tracker_radar
 from auditor.records import Category, ListRef
 
 EASYLIST = """[Adblock Plus 2.0]

@@ -1,0 +1,358 @@
+"""Bidirectional flow tracking over decoded packets.
+
+A flow is a TCP connection, a UDP 5-tuple, or the ICMP exchange between two addresses. Both
+directions map to one state; direction 0 is the side that sent the flow's first packet. The
+per-packet path is a dict lookup and two counter updates; payloads go to a `FlowInspector`
+only while it still wants them. Orientation (who is the client) is decided when the flow is
+finished, from the best evidence seen: a TCP SYN, then protocol evidence, then ports, then
+who spoke first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+from collections.abc import Callable
+
+from auditor.capture.headers import (
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    Packet,
+)
+from auditor.capture.inspector import FlowInspector
+from auditor.protocols.dns import DnsMessage
+
+# Registered service ports that sit above 1024 but mark the server side of a flow.
+SERVICE_PORTS = frozenset({
+    1194, 1433, 1701, 1723, 1812, 1900, 2049, 3074, 3306, 3389, 3478, 3479, 3480, 3481, 4500,
+    5060, 5061, 5222, 5223, 5228, 5349, 5353, 5355, 5432, 6379, 8080, 8443, 8801, 8802, 8883,
+    9000, 9443, 19302, 19303, 19304, 19305, 19306, 19307, 19308, 19309, 50000,
+})
+MAX_PENDING_FRAGMENTS = 256
+MAX_FRAGMENTED_DATAGRAM = 65535
+
+_TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST
+
+AnomalySink = Callable[[str, str], None]
+
+
+class FlowState:
+    """Mutable counters and evidence of one flow while the capture is read."""
+
+    __slots__ = (
+        "a_ip",
+        "a_port",
+        "b_ip",
+        "b_port",
+        "closed",
+        "counts",
+        "index",
+        "inspector",
+        "payload_info",
+        "proto",
+        "syn_dir",
+        "syn_seq",
+        "synack_dir",
+        "ts_first",
+        "ts_last",
+        "tunnel",
+        "vlans",
+    )
+
+    def __init__(self, index: int, pkt: Packet, ts: float) -> None:
+        self.index = index
+        self.proto = pkt.proto
+        self.a_ip, self.a_port, self.b_ip, self.b_port = pkt.src, pkt.sport, pkt.dst, pkt.dport
+        self.counts = [0, 0, 0, 0]  # packets a->b, bytes a->b, packets b->a, bytes b->a
+        self.ts_first = ts
+        self.ts_last = ts
+        self.syn_dir: int | None = None
+        self.syn_seq: int | None = None
+        self.synack_dir: int | None = None
+        self.closed = False
+        # `inspector` is set while payloads are still wanted; `payload_info` keeps its results.
+        self.inspector: FlowInspector | None = None
+        self.payload_info: FlowInspector | None = None
+        self.vlans = pkt.vlans
+        self.tunnel = pkt.tunnel
+
+    def client_side(self) -> tuple[int, str]:
+        """Which direction index is the client, and the evidence used."""
+        if self.syn_dir is not None:
+            return self.syn_dir, "tcp-syn"
+        if self.synack_dir is not None:
+            return 1 - self.synack_dir, "tcp-syn-ack"
+        hint = self.payload_info.client_hint if self.payload_info is not None else None
+        if hint is not None:
+            return hint, "protocol"
+        a_service = self.a_port < 1024 or self.a_port in SERVICE_PORTS
+        b_service = self.b_port < 1024 or self.b_port in SERVICE_PORTS
+        if a_service != b_service:
+            return (1 if a_service else 0), "well-known-port"
+        if self.a_port != self.b_port and self.a_port and self.b_port:
+            return (1 if self.a_port < self.b_port else 0), "lower-port"
+        return 0, "first-sender"
+
+
+class FlowTable:
+    """All flows of one capture, keyed both ways on the (inner) 5-tuple."""
+
+    def __init__(self, anomaly: AnomalySink) -> None:
+        self._active: dict[tuple[bytes, int, bytes, int, int], tuple[FlowState, int]] = {}
+        self._finished: list[FlowState] = []
+        self._fragments: OrderedDict[tuple[bytes, bytes, int, int], _PendingDatagram] = (
+            OrderedDict()
+        )
+        self._anomaly = anomaly
+        self._next_index = 0
+        self._ts = 0.0
+        self._current: FlowState | None = None
+        self.dns_messages: list[tuple[FlowState, float, DnsMessage]] = []
+
+    def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
+        """Account one decoded packet.
+
+        This runs for every packet: one unpacking of the header fields, one dict lookup and
+        the counter updates; the payload is sliced only while the flow's inspector wants it.
+        """
+        (proto, src, dst, sport, dport, payload_start, payload_end, tcp_flags, _seq, _vlans,
+         _tunnel, fragment, ports_known) = pkt
+        if not ports_known:
+            self._add_fragment(ts, wirelen, pkt, frame)
+            return
+        key = (src, sport, dst, dport, proto)
+        entry = self._active.get(key)
+        if entry is None:
+            entry = self._open(key, pkt, ts)
+        state, direction = entry
+        if tcp_flags & _TCP_CONTROL and proto == PROTO_TCP:
+            state, direction = self._tcp_control(key, state, direction, pkt, ts)
+        counts = state.counts
+        if direction:
+            counts[2] += 1
+            counts[3] += wirelen
+        else:
+            counts[0] += 1
+            counts[1] += wirelen
+        state.ts_last = ts
+        if fragment is not None:
+            self._first_fragment(pkt, frame, state, direction, ts)
+            return
+        inspector = state.inspector
+        if inspector is not None and payload_end > payload_start:
+            self._inspect(state, inspector, direction, pkt, frame[payload_start:payload_end], ts)
+
+    def states(self) -> list[FlowState]:
+        """Every flow seen, in order of first packet."""
+        seen = {id(s): s for s, _ in self._active.values()}
+        everything = self._finished + list(seen.values())
+        everything.sort(key=lambda s: s.index)
+        return everything
+
+    # --- flow life cycle --------------------------------------------------------------------
+
+    def _open(self, key: tuple[bytes, int, bytes, int, int], pkt: Packet,
+              ts: float) -> tuple[FlowState, int]:
+        state = FlowState(self._next_index, pkt, ts)
+        self._next_index += 1
+        if pkt.proto in (PROTO_TCP, PROTO_UDP):
+            state.inspector = state.payload_info = FlowInspector(
+                pkt.sport, pkt.dport, self._anomaly, self._dns_sink
+            )
+        forward = (state, 0)
+        self._active[key] = forward
+        self._active[(pkt.dst, pkt.dport, pkt.src, pkt.sport, pkt.proto)] = (state, 1)
+        return forward
+
+    def _tcp_control(self, key: tuple[bytes, int, bytes, int, int], state: FlowState,
+                     direction: int, pkt: Packet, ts: float) -> tuple[FlowState, int]:
+        flags = pkt.tcp_flags
+        if flags & TCP_SYN and not flags & TCP_ACK:
+            if (state.syn_seq is not None and state.syn_seq != pkt.tcp_seq) or (
+                state.closed and state.syn_seq is None
+            ):
+                # A new connection reusing the 5-tuple: close the old flow.
+                self._finish(key, state)
+                state, direction = self._open(key, pkt, ts)
+            if state.syn_dir is None:
+                state.syn_dir, state.syn_seq = direction, pkt.tcp_seq
+            if state.inspector is not None:
+                state.inspector.tcp_syn(direction, pkt.tcp_seq)
+        elif flags & TCP_SYN:
+            if state.synack_dir is None:
+                state.synack_dir = direction
+            if state.inspector is not None:
+                state.inspector.tcp_syn(direction, pkt.tcp_seq)
+        if flags & (TCP_FIN | TCP_RST):
+            state.closed = True
+        return state, direction
+
+    def _finish(self, key: tuple[bytes, int, bytes, int, int], state: FlowState) -> None:
+        state.inspector = None
+        self._finished.append(state)
+        reverse = (key[2], key[3], key[0], key[1], key[4])
+        self._active.pop(key, None)
+        self._active.pop(reverse, None)
+
+    # --- payloads ----------------------------------------------------------------------------
+
+    def _inspect(self, state: FlowState, inspector: FlowInspector, direction: int, pkt: Packet,
+                 payload: bytes, ts: float) -> None:
+        self._ts, self._current = ts, state
+        if pkt.proto == PROTO_TCP:
+            inspector.tcp_payload(direction, pkt.tcp_seq, payload)
+        else:
+            inspector.udp_payload(direction, pkt.sport, pkt.dport, payload)
+        if inspector.done:
+            state.inspector = None
+
+    def _dns_sink(self, direction: int, message: DnsMessage) -> None:
+        if message.is_response and message.answers and self._current is not None:
+            self.dns_messages.append((self._current, self._ts, message))
+
+    # --- IP fragments ------------------------------------------------------------------------
+
+    def _first_fragment(self, pkt: Packet, frame: bytes, state: FlowState, direction: int,
+                        ts: float) -> None:
+        """The fragment with the transport header: it names the flow that the datagram's other
+        fragments (before or after it) are counted to, and starts reassembly when the flow's
+        payloads are still wanted (DNS answers split over fragments)."""
+        assert pkt.fragment is not None
+        key = (pkt.src, pkt.dst, pkt.proto, pkt.fragment[0])
+        pending = self._fragments.get(key)
+        if pending is None:
+            pending = self._fragments[key] = _PendingDatagram()
+            self._evict_fragments()
+        pending.attach(state, direction, pkt.sport, pkt.dport,
+                       keep=state.inspector is not None and pkt.proto == PROTO_UDP)
+        self._reassembled(key, pending, 0, frame[pkt.payload_start - 8 : pkt.payload_end],
+                          True, ts)
+
+    def _add_fragment(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
+        """A fragment without the transport header: counted to its datagram's flow, which may
+        only become known when the first fragment arrives (fragments can come in any order)."""
+        assert pkt.fragment is not None
+        ip_id, offset, more = pkt.fragment
+        key = (pkt.src, pkt.dst, pkt.proto, ip_id)
+        pending = self._fragments.get(key)
+        if pending is None:
+            pending = self._fragments[key] = _PendingDatagram()
+            self._evict_fragments()
+        state = pending.state
+        if state is None:
+            pending.waiting_packets += 1
+            pending.waiting_bytes += wirelen
+        else:
+            index = 2 * pending.direction
+            state.counts[index] += 1
+            state.counts[index + 1] += wirelen
+            state.ts_last = max(state.ts_last, ts)
+        self._reassembled(key, pending, offset, frame[pkt.payload_start : pkt.payload_end],
+                          more, ts)
+
+    def _reassembled(self, key: tuple[bytes, bytes, int, int], pending: _PendingDatagram,
+                     offset: int, data: bytes, more: bool, ts: float) -> None:
+        datagram = pending.add(offset, data, more)
+        if datagram is None:
+            if pending.finished():
+                del self._fragments[key]
+            return
+        del self._fragments[key]
+        state = pending.state
+        inspector = state.inspector if state is not None else None
+        if inspector is not None and len(datagram) > 8:
+            udp_length = int.from_bytes(datagram[4:6], "big")
+            payload = datagram[8:udp_length] if udp_length >= 8 else datagram[8:]
+            self._ts, self._current = ts, state
+            inspector.udp_payload(pending.direction, pending.sport, pending.dport, payload)
+
+    def _evict_fragments(self) -> None:
+        while len(self._fragments) > MAX_PENDING_FRAGMENTS:
+            _key, pending = self._fragments.popitem(last=False)
+            self._report_unfinished(pending)
+
+    def finish_fragments(self) -> None:
+        """At the end of the capture: count what never completed."""
+        for pending in self._fragments.values():
+            self._report_unfinished(pending)
+        self._fragments.clear()
+
+    def _report_unfinished(self, pending: _PendingDatagram) -> None:
+        if pending.state is None:
+            for _ in range(pending.waiting_packets):
+                self._anomaly("ip-fragment-orphan", "fragment whose first part was not seen")
+        elif pending.keep:
+            self._anomaly("ip-fragment-incomplete", "a fragmented datagram never completed")
+
+
+class _PendingDatagram:
+    """Fragments of one IP datagram: counted to their flow once it is known, and reassembled
+    (when its payload is wanted) once every byte has arrived."""
+
+    __slots__ = ("direction", "dport", "keep", "pieces", "received", "size", "sport", "state",
+                 "total", "waiting_bytes", "waiting_packets")
+
+    def __init__(self) -> None:
+        self.state: FlowState | None = None
+        self.direction = 0
+        self.sport = self.dport = 0
+        self.keep = True  # keep the bytes until the flow says whether it wants them
+        self.pieces: dict[int, bytes] = {}
+        self.total: int | None = None
+        self.size = 0
+        self.received = 0  # bytes seen, kept or not
+        self.waiting_packets = 0  # fragments seen before the first one named the flow
+        self.waiting_bytes = 0
+
+    def attach(self, state: FlowState, direction: int, sport: int, dport: int,
+               keep: bool) -> None:
+        """The first fragment arrived: count the waiting fragments to its flow."""
+        self.state, self.direction, self.sport, self.dport = state, direction, sport, dport
+        state.counts[2 * direction] += self.waiting_packets
+        state.counts[2 * direction + 1] += self.waiting_bytes
+        self.waiting_packets = self.waiting_bytes = 0
+        self.keep = keep
+        if not keep:
+            self.pieces.clear()
+
+    def finished(self) -> bool:
+        """Every byte of a datagram whose bytes are not kept has been counted."""
+        return (not self.keep and self.state is not None and self.total is not None
+                and self.received >= self.total)
+
+    def add(self, offset: int, data: bytes, more: bool) -> bytes | None:
+        """Add a fragment's bytes; the whole datagram once complete (only when kept)."""
+        if offset in self.pieces:
+            return None
+        self.received += len(data)
+        if not more:
+            self.total = offset + len(data)
+        if not self.keep or self.size + len(data) > MAX_FRAGMENTED_DATAGRAM:
+            return None
+        self.pieces[offset] = data
+        self.size += len(data)
+        if self.total is None or self.state is None:
+            return None
+        out = bytearray()
+        for piece_offset in sorted(self.pieces):
+            if piece_offset > len(out):
+                return None
+            out += self.pieces[piece_offset][len(out) - piece_offset :]
+        return bytes(out) if len(out) >= self.total else None
+
+
+def ip_text(raw: bytes, cache: dict[bytes, str]) -> str:
+    """An address's text form, memoised because every flow end repeats a few addresses."""
+    text = cache.get(raw)
+    if text is None:
+        text = cache[raw] = str(ipaddress.ip_address(raw))
+    return text
+
+
+TRANSPORT_OF_PROTO = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ICMPV6: "icmp"}

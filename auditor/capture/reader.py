@@ -1,0 +1,428 @@
+"""The one adapter over scapy's capture readers: pcap and pcapng files as a stream of frames.
+
+scapy opens and validates every file (format, byte order, timestamp precision, pcapng section
+and interface blocks) and reads every unusual record; ordinary records of an uncompressed file
+(a whole pcap record of at most 64 KiB, a pcapng Enhanced Packet Block without options) are
+taken straight from 1 MiB reads of the same file with `struct`, because scapy's per-record
+reads and metadata tuples cost more than everything else vcaudit does per packet. Both paths
+give the same frames, timestamps and truncation reports. Nothing is dissected here, a capture
+is streamed and memory does not grow with its size. Several interfaces with different link
+types in one pcapng file are handled per packet. A file cut off mid-packet is read up to the
+cut and the cut is reported in `ReadStatus`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scapy.error import Scapy_Exception
+from scapy.utils import RawPcapNgReader, RawPcapReader
+
+from auditor.input_format import InputError
+
+# scapy logs every oddity of a damaged file as a warning; vcaudit counts them instead.
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+logging.getLogger("scapy").setLevel(logging.ERROR)
+
+PROGRESS_EVERY = 1 << 16
+CHUNK = 1 << 20  # bytes per read of an uncompressed capture
+# The largest frame kept whole: tcpdump's maximum snap length, which segmentation-offload
+# frames on loopback or `-i any` reach (scapy's readers keep up to this when asked).
+MAX_FRAME = 262144
+_RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
+ProgressCallback = Callable[[int, int], None]
+Frame = tuple[float, int, bytes, int]  # timestamp, link type, frame bytes, wire length
+FrameStream = Generator[Frame, None, None]
+
+
+@dataclass(slots=True)
+class ReadStatus:
+    """What happened while reading one file."""
+
+    path: str
+    file_format: str | None = None
+    packets: int = 0
+    bytes_read: int = 0
+    file_size: int = 0
+    truncated: str | None = None  # why reading stopped early, if it did
+    snaplen_cut: int = 0  # packets captured shorter than they were on the wire
+
+
+def read_frames(
+    path: Path, status: ReadStatus, progress: ProgressCallback | None = None
+) -> Iterator[Frame]:
+    """Yield (timestamp, link type, frame bytes, wire length) for every packet in a capture.
+
+    Raises InputError if the file is not a pcap or pcapng capture. Damage after the first
+    packet never raises: reading stops and `status.truncated` says where and why.
+    """
+    status.file_size = os.path.getsize(path)
+    reader = _open(path)
+    is_ng = isinstance(reader, RawPcapNgReader)
+    status.file_format = "pcapng" if is_ng else "pcap"
+    if _gzip(reader):
+        records = _scapy_records(reader, status, progress)
+    elif is_ng:
+        records = _pcapng_records(path, reader, status, progress)
+    else:
+        records = _pcap_records(reader, status, progress)
+    try:
+        yield from records
+    finally:
+        records.close()
+        if status.truncated is None and status.bytes_read < status.file_size and not _gzip(reader):
+            status.truncated = (
+                f"file ends inside a record at byte {status.bytes_read} of {status.file_size}"
+            )
+        reader.close()
+
+
+def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None
+                  ) -> FrameStream:
+    """Records of an uncompressed classic pcap file.
+
+    Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads; anything else (a record
+    longer than scapy keeps, the end of the file) is left to scapy's own reader, positioned at
+    that record, so the result is the same as reading every record with scapy.
+    """
+    handle = reader.f
+    read = handle.read
+    unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
+    linktype = reader.linktype
+    divisor = 1e9 if reader.nano else 1e6
+    mtu = MAX_FRAME
+    report_every = PROGRESS_EVERY if progress is not None else 0
+    next_report = report_every or -1
+    base = handle.tell()  # file offset of buf[0]
+    buf = b""
+    pos = size = 0
+    count = cut = 0
+    try:
+        while True:
+            start = pos + 16
+            if start <= size:
+                sec, usec, caplen, wirelen = unpack_from(buf, pos)
+                end = start + caplen
+                if end <= size and caplen <= mtu:
+                    data = buf[start:end]
+                    pos = end
+                    count += 1
+                    if caplen < wirelen:
+                        cut += 1
+                    yield sec + usec / divisor, linktype, data, wirelen
+                    if count == next_report:
+                        next_report += report_every
+                        assert progress is not None
+                        progress(base + pos, status.file_size)
+                    continue
+                wanted = 16 + caplen if caplen <= mtu else 0
+            else:
+                wanted = 16
+            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+                base, buf, pos, size = refilled
+                continue
+            # The end of the file, or a record longer than kept whole: scapy reads it.
+            record_start = base + pos
+            handle.seek(record_start)
+            try:
+                data, meta = reader._read_packet(size=MAX_FRAME)
+            except EOFError:
+                if record_start < status.file_size:
+                    status.truncated = (f"file ends inside the record header at byte "
+                                        f"{record_start} of {status.file_size}")
+                break
+            except _RECORD_ERRORS as exc:
+                status.truncated = f"unreadable record after packet {count}: {exc}"
+                break
+            finally:
+                base, buf, pos, size = _after_scapy(handle, base, buf, size)
+            count += 1
+            if len(data) < min(meta.caplen, MAX_FRAME):
+                status.truncated = f"file ends inside packet {count}"
+            if meta.caplen < meta.wirelen:
+                cut += 1
+            yield meta.sec + meta.usec / divisor, linktype, data, meta.wirelen
+            if count == next_report:
+                next_report += report_every
+                assert progress is not None
+                progress(base + pos, status.file_size)
+    finally:
+        status.packets = count
+        status.snaplen_cut += cut
+        status.bytes_read = base + pos
+
+
+def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
+                    progress: ProgressCallback | None) -> FrameStream:
+    """Packets of an uncompressed pcapng file.
+
+    Enhanced Packet Blocks of a known interface, whole and consistent, whose options cannot
+    upset scapy, are cut from 1 MiB reads; every other block (section and interface
+    descriptions, statistics, name resolution, simple or obsolete packet blocks, anything
+    damaged, the end of the file) is left to scapy's reader, positioned at that block, which
+    reads on to the next packet.
+    """
+    handle = reader.f
+    read = handle.read
+    mtu = MAX_FRAME
+    report_every = PROGRESS_EVERY if progress is not None else 0
+    next_report = report_every or -1
+    base = handle.tell()
+    buf = b""
+    last_ts = 0.0  # Simple Packet Blocks carry no time: they get the previous packet's
+    pos = size = 0
+    count = 0
+    unpack_from, tail_from, option_from, linktypes, resolutions = _pcapng_section(reader)
+    try:
+        while True:
+            if pos + 28 <= size:
+                block_type, length, interface, high, low, caplen, wirelen = unpack_from(buf, pos)
+                end = pos + length
+                packet_end = pos + 28 + caplen + (-caplen & 3)  # padded packet data
+                if (
+                    block_type == 6
+                    and caplen <= mtu
+                    and packet_end + 4 <= end
+                    and not length & 3
+                    and interface < len(linktypes)
+                ):
+                    if end <= size:
+                        if tail_from(buf, end - 4)[0] == length and (
+                            packet_end + 4 == end
+                            or _plain_options(buf, packet_end, end - 4, option_from)
+                        ):
+                            data = buf[pos + 28 : pos + 28 + caplen]
+                            pos = end
+                            count += 1
+                            last_ts = ((high << 32) | low) / resolutions[interface]
+                            yield last_ts, linktypes[interface], data, wirelen
+                            if count == next_report:
+                                next_report += report_every
+                                assert progress is not None
+                                progress(base + pos, status.file_size)
+                            continue
+                        wanted = 0  # inconsistent: let scapy judge it
+                    else:
+                        wanted = length if length <= CHUNK else 0
+                else:
+                    wanted = 0
+            else:
+                wanted = 28
+            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+                base, buf, pos, size = refilled
+                continue
+            record_start = base + pos  # where the next block starts, to spot a cut-off one
+            handle.seek(record_start)
+            try:
+                data, meta = reader._read_packet(size=MAX_FRAME)
+            except EOFError:
+                cut = _pcapng_cut(path, record_start, status.file_size, reader.endian)
+                if cut is not None:
+                    status.truncated = (f"file ends inside the block at byte {cut} "
+                                        f"of {status.file_size}")
+                break
+            except _RECORD_ERRORS as exc:
+                status.truncated = f"unreadable record after packet {count}: {exc}"
+                break
+            finally:
+                base, buf, pos, size = _after_scapy(handle, base, buf, size)
+                unpack_from, tail_from, option_from, linktypes, resolutions = (
+                    _pcapng_section(reader))
+            count += 1
+            last_ts = _pcapng_time(meta, last_ts)
+            yield last_ts, meta.linktype, data, meta.wirelen
+            if count == next_report:
+                next_report += report_every
+                assert progress is not None
+                progress(base + pos, status.file_size)
+    finally:
+        status.packets = count
+        status.bytes_read = base + pos
+
+
+def _pcapng_section(reader: Any) -> tuple[Any, Any, Any, list[int], list[int]]:
+    """Decoders for the current section's byte order (EPB header, block length, option
+    header) and its interfaces' link types and timestamp units, as scapy's reader has them."""
+    endian = reader.endian
+    interfaces = reader.interfaces
+    return (
+        struct.Struct(endian + "7I").unpack_from,
+        struct.Struct(endian + "I").unpack_from,
+        struct.Struct(endian + "HH").unpack_from,
+        [linktype for linktype, _snaplen, _options in interfaces],
+        [options["tsresol"] or 1_000_000 for _linktype, _snaplen, options in interfaces],
+    )
+
+
+def _plain_options(buf: bytes, pos: int, end: int, option_from: Any) -> bool:
+    """Whether an EPB's options (buf[pos:end]) are ones scapy's reader accepts whatever
+    their content: flags (code 2) of 4 or 0 bytes and process information indexes (0x8001,
+    0x8003) of 4 bytes, which scapy decodes, and any other option, which it only keeps.
+    Anything else is left to scapy to judge."""
+    while end - pos >= 4:
+        code, length = option_from(buf, pos)
+        if code == 0:
+            return True
+        if (code == 2 and length not in (0, 4)) or (code in (0x8001, 0x8003) and length != 4):
+            return False
+        pos += 4 + length + (-length & 3)
+    return True
+
+
+def _after_scapy(handle: Any, base: int, buf: bytes, size: int) -> tuple[int, bytes, int, int]:
+    """The read state once scapy's reader has read on from a record: the buffered bytes stay
+    in use when scapy stopped inside them (the file is then read on from the buffer's end)."""
+    position = _position(handle)
+    if base <= position <= base + size:
+        handle.seek(base + size)
+        return base, buf, position - base, size
+    return position, b"", 0, 0
+
+
+def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None
+                   ) -> FrameStream:
+    """Every record through scapy's reader (gzip-compressed files)."""
+    raw = _raw_file(reader)
+    is_ng = isinstance(reader, RawPcapNgReader)
+    divisor = 1e9 if getattr(reader, "nano", False) else 1e6
+    linktype: int = 0 if is_ng else reader.linktype  # pcapng: each packet has its own
+    count = 0
+    ts = 0.0
+    block_start = [0]
+    try:
+        while True:
+            try:
+                data, meta = _read_compressed(reader, is_ng, block_start)
+            except EOFError:
+                status.truncated = (status.truncated
+                                    or _compressed_end(reader.f, block_start[0], count,
+                                                       "block" if is_ng else "record"))
+                break
+            except _RECORD_ERRORS as exc:
+                status.truncated = f"unreadable record after packet {count}: {exc}"
+                break
+            count += 1
+            if is_ng:
+                ts = _pcapng_time(meta, ts)
+                yield ts, meta.linktype, data, meta.wirelen
+            else:
+                if len(data) < min(meta.caplen, MAX_FRAME):
+                    status.truncated = f"file ends inside packet {count}"
+                if meta.caplen < meta.wirelen:
+                    status.snaplen_cut += 1
+                yield meta.sec + meta.usec / divisor, linktype, data, meta.wirelen
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(_position(raw), status.file_size)
+    finally:
+        status.packets = count
+        status.bytes_read = _position(raw)
+
+
+def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[bytes, Any]:
+    """The next packet of a compressed capture, read by scapy; `block_start[0]` is left where
+    the last record or block read began in the decompressed capture."""
+    if not is_ng:
+        block_start[0] = _position(reader.f)
+        return reader._read_packet(size=MAX_FRAME)  # type: ignore[no-any-return]
+    while True:  # RawPcapNgReader._read_packet, noting where each block starts
+        block_start[0] = _position(reader.f)
+        try:
+            packet = reader._read_block(size=MAX_FRAME)
+        except (OSError, OverflowError, zlib.error) as exc:
+            raise EOFError(str(exc)) from exc
+        if packet is not None:
+            return packet  # type: ignore[no-any-return]
+
+
+def _compressed_end(handle: Any, record_start: int, count: int, unit: str) -> str | None:
+    """Why reading a gzip-compressed capture stopped, or None at its clean end.
+
+    scapy reports the end of the file, a record cut off by it, and a compressed stream that
+    ends early or is damaged alike (EOFError); the stream, asked for one more byte, tells them
+    apart."""
+    try:
+        more = handle.read(1)
+    except (EOFError, OSError, zlib.error) as exc:
+        return f"the compressed file is cut off or damaged after packet {count} ({exc})"
+    if more:
+        return f"unreadable {unit} after packet {count}"
+    if _position(handle) > record_start:
+        return f"file ends inside the {unit} after packet {count}"
+    return None
+
+
+def _pcapng_time(meta: Any, previous: float) -> float:
+    """A pcapng packet's time; a Simple Packet Block has none, so it keeps the previous one."""
+    if meta.tshigh is None or meta.tslow is None:
+        return previous
+    return float(((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000))
+
+
+def _refill(read: Callable[[int], bytes], base: int, buf: bytes, pos: int,
+            wanted: int) -> tuple[int, bytes, int, int] | None:
+    """The read state with at least `wanted` more bytes (a whole chunk) after `pos`: the file
+    offset of the new buffer, the buffer, the position in it and its size; None at the end."""
+    more = _read_more(read, max(CHUNK, wanted))
+    if not more:
+        return None
+    buf = buf[pos:] + more
+    return base + pos, buf, 0, len(buf)
+
+
+def _read_more(read: Callable[[int], bytes], size: int) -> bytes:
+    """The next bytes of the file; b"" at its end or when it cannot be read (scapy too takes
+    a read error for the end of the capture)."""
+    try:
+        return read(size)
+    except (OSError, OverflowError):
+        return b""
+
+
+def _open(path: Path) -> Any:
+    try:
+        return RawPcapReader(str(path))
+    except Scapy_Exception as exc:
+        raise InputError(f"{path}: not a pcap or pcapng capture ({exc})") from exc
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot be read as a capture ({exc})") from exc
+
+
+def _pcapng_cut(path: Path, offset: int, size: int, endian: str) -> int | None:
+    """Where the blocks after `offset` stop being whole, or None if they end exactly at EOF.
+
+    scapy reports a clean end and a cut-off block alike (EOFError), so the tail is re-walked.
+    """
+    with open(path, "rb") as handle:
+        while offset < size:
+            handle.seek(offset)
+            header = handle.read(8)
+            if len(header) < 8:
+                return offset
+            length = struct.unpack(endian + "I", header[4:])[0]
+            if length < 12 or offset + length > size:
+                return offset
+            offset += length
+    return None
+
+
+def _raw_file(reader: Any) -> Any:
+    handle = reader.f
+    return getattr(handle, "fileobj", None) or handle
+
+
+def _gzip(reader: Any) -> bool:
+    return hasattr(reader.f, "fileobj")
+
+
+def _position(raw: Any) -> int:
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError):
+        return 0

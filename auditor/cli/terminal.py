@@ -1,0 +1,91 @@
+"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.capture.reader import ProgressCallback
+from auditor.quantities import byte_size, counted, plural
+from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES
+from auditor.report.render.sentences import data_lines, traffic_line, verdict_lines
+
+SHOW_AFTER_SECONDS = 2.0
+PLAIN_LINE_EVERY_SECONDS = 10.0
+NAMED_PER_CATEGORY = 6
+
+
+class ProgressLine:
+    """Shows reading progress on stderr once a capture takes more than a couple of seconds:
+    a self-updating line on a terminal, an occasional plain line otherwise."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._started = time.monotonic()
+        self._last_plain = float("-inf")  # the first plain line comes as soon as shown
+        self._drawn = False
+        self._tty = sys.stderr.isatty()
+
+    def for_file(self, path: Path) -> ProgressCallback | None:
+        """A callback reporting progress through one file."""
+        if not self.enabled:
+            return None
+        self._started = time.monotonic()
+        self._last_plain = float("-inf")
+
+        def report(position: int, size: int) -> None:
+            elapsed = time.monotonic() - self._started
+            if elapsed < SHOW_AFTER_SECONDS or size <= 0:
+                return
+            percent = min(100.0, 100.0 * position / size)
+            text = (f"reading {path.name}: {percent:5.1f}% of {byte_size(size)}, "
+                    f"{elapsed:.0f} s")
+            if self._tty:
+                click.echo(f"\r{text}", err=True, nl=False)
+                self._drawn = True
+            elif elapsed - self._last_plain >= PLAIN_LINE_EVERY_SECONDS:
+                click.echo(text, err=True)
+                self._last_plain = elapsed
+
+        return report
+
+    def clear(self) -> None:
+        """End the progress line so the next output starts on a fresh line."""
+        if self._drawn:
+            click.echo("\r\033[K", err=True, nl=False)
+            self._drawn = False
+
+
+def print_summary(document: dict[str, Any], folder: Path) -> None:
+    """The end-of-audit summary: endpoints by category, trackers named, where the report is."""
+    session, summary = document["session"], document["summary"]
+    app = session["app"]
+    app_text = f"{app} ({session['app_detection']['how']})" if app else "not detected"
+    click.echo(f"vcaudit: {traffic_line(summary)}; audited app: {app_text}")
+    for category in CATEGORY_ORDER:
+        count = summary["categories"][category]["endpoints"]
+        if not count:
+            continue
+        named = ""
+        if category in TRACKER_CATEGORIES:
+            hosts = [e for e in document["endpoints"] if e["category"] == category]
+            shown = ", ".join(f"{e['host']} ({e['entity']})" if e["entity"] else e["host"]
+                              for e in hosts[:NAMED_PER_CATEGORY])
+            more = len(hosts) - NAMED_PER_CATEGORY
+            named = f"  {shown}" + (f", and {more} more" if more > 0 else "")
+        click.echo(f"  {category:<12} {count:>4} {plural(count, 'endpoint'):<9}{named}".rstrip())
+    for line in verdict_lines(document):
+        click.echo(f"verdict: {line}")
+    for line in data_lines(document):
+        click.echo(f"data: {line}")
+    coverage = document["coverage"]
+    anomalies = coverage.get("anomalies", {}).get("total", 0)
+    click.echo(f"coverage: {counted(coverage['flows_without_name']['flows'], 'flow')} without "
+               f"a name, {coverage['encrypted_flows']['flows']} encrypted, "
+               f"{counted(anomalies, 'anomaly', 'anomalies')} skipped")
+    click.echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
+               "flows.csv, flows.jsonl)")

@@ -1,0 +1,7 @@
+"""Source: mitmproxy flow objects. Turns HTTP, WebSocket, TCP, UDP and DNS flows into Flow
+records (flow_records), for the live addon and for saved flow files and HAR exports
+(saved_flows), so both produce the same records.
+
+May import: mitmproxy, auditor.protocols, auditor.names, auditor.personal_data and the bottom
+modules. Not auditor.live, the session or the CLI.
+"""

@@ -1,0 +1,36 @@
+"""Every file a report consists of, each with its formatter."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+from auditor.report.build import BuiltReport
+from auditor.report.render.html_page import render_html
+from auditor.report.render.markdown import render_markdown
+from auditor.report.render.tables import render_csv
+
+
+class ReportFile(StrEnum):
+    """The report files of a session folder (flows.jsonl is the log they are built from)."""
+
+    JSON = "report.json"
+    ENDPOINTS_CSV = "endpoints.csv"
+    FLOWS_CSV = "flows.csv"
+    MARKDOWN = "report.md"
+    HTML = "report.html"
+
+
+def render(kind: ReportFile, report: BuiltReport) -> str:
+    """The text of one report file."""
+    if kind is ReportFile.JSON:
+        return json.dumps(report.document, indent=2, ensure_ascii=False) + "\n"
+    if kind is ReportFile.ENDPOINTS_CSV:
+        return render_csv(report.endpoints)
+    if kind is ReportFile.FLOWS_CSV:
+        return render_csv(report.flows)
+    if kind is ReportFile.MARKDOWN:
+        return render_markdown(report.document)
+    if kind is ReportFile.HTML:
+        return render_html(report.document)
+    raise ValueError(f"no formatter for {kind}")

@@ -1,0 +1,197 @@
+"""`vcaudit analyze` and `vcaudit report` as functions: inputs in, session folder out.
+
+Sources turn files into flows; this module runs the common core over them and writes the
+session folder. The CLI stays a thin face over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.audit import SessionData, run_audit
+from auditor.capture.reader import ProgressCallback
+from auditor.capture.reading import CaptureReading, read_capture
+from auditor.classify.catalog import Catalog
+from auditor.input_format import InputError, InputFormat, detect_format
+from auditor.personal_data.scan import ScanContext
+from auditor.records import AnomalyLog, DnsAnswer, Finding, Flow, record_to_dict
+from auditor.report.build import BuiltReport, build_report
+from auditor.session.folder import (
+    DNS_LOG,
+    FINDING_LOG,
+    SESSION_META,
+    FlowLog,
+    read_session_folder,
+    write_json,
+    write_jsonl,
+    write_report_files,
+)
+from auditor.session.out_folder import check_out_folder, new_session
+from auditor.timefmt import iso_utc
+
+ProgressFactory = Callable[[Path], ProgressCallback | None]
+FLOW_FILE_FORMATS = frozenset({InputFormat.HAR, InputFormat.MITM})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """Where the session was written and what it says."""
+
+    folder: Path
+    session: SessionData
+    report: BuiltReport
+    warnings: list[str]
+
+
+def analyze_files(
+    catalog: Catalog,
+    paths: list[Path],
+    *,
+    out: Path | None,
+    app: str | None,
+    progress: ProgressFactory | None = None,
+    scan: ScanContext | None = None,
+    show_values: bool = False,
+    replace: bool = False,
+) -> AuditOutcome:
+    """Audit capture files (or mitmproxy flow files, or HAR files) into one session folder:
+    `out` (new or empty; with `replace`, a session folder whose session is replaced), or a new
+    folder under ./vcaudit-reports/. Raises InputError for unusable input, UnknownAppError for
+    a bad app name, SessionFolderError when `out` cannot take the session or writing fails;
+    nothing is left behind then."""
+    if out is not None:
+        check_out_folder(out, replace)
+    formats = [(path, detect_format(path)) for path in paths]
+    for path, fmt in formats:
+        if fmt is InputFormat.UNKNOWN:
+            raise InputError(f"{path}: not a pcap or pcapng capture, mitmproxy flow file or "
+                             "HAR file (unrecognised content)")
+    kinds = {fmt for _, fmt in formats}
+    if kinds & FLOW_FILE_FORMATS:
+        if kinds - FLOW_FILE_FORMATS or len(kinds) > 1:
+            raise InputError("give either captures (pcap/pcapng), or mitmproxy flow files, or "
+                             "HAR files in one session, not a mix")
+        from auditor.mitm.saved_flows import analyze_flow_files  # mitmproxy loads only when needed
+
+        return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app,
+                                  scan=scan, show_values=show_values, replace=replace)
+    flows: list[Flow] = []
+    answers: list[DnsAnswer] = []
+    readings: list[CaptureReading] = []
+    findings: list[Finding] = []
+    for number, path in enumerate(paths, start=1):
+        prefix = "F" if len(paths) == 1 else f"F{number}-"
+        reading = read_capture(path, prefix, progress(path) if progress else None, scan)
+        readings.append(reading)
+        flows.extend(reading.flows)
+        answers.extend(reading.dns_answers)
+        findings.extend(reading.findings)
+    flows.sort(key=lambda f: (f.ts_start, f.flow_id))
+    session_id = _session_id(paths, flows)
+    session = run_audit(catalog, flows, answers, session_id=session_id, source="pcap",
+                        inputs=[str(p) for p in paths], requested_app=app,
+                        coverage=capture_coverage(readings), findings=findings,
+                        show_values=show_values)
+    with new_session(out, session_id, replace) as target:
+        log = FlowLog(target.work)
+        try:
+            for flow in session.flows:
+                log.write(flow, session.classifications[flow.flow_id])
+        finally:
+            log.close()
+        write_jsonl(target.work / DNS_LOG, answers)
+        write_jsonl(target.work / FINDING_LOG, findings)
+        write_json(target.work / SESSION_META, _session_meta(session, app))
+        report = build_report(session)
+        write_report_files(target.work, report)
+    warnings = [target.warning] if target.warning else []
+    warnings += [f"{r.status.path}: {r.status.truncated}; analysed up to that point"
+                 for r in readings if r.status.truncated]
+    return AuditOutcome(target.folder, session, report, warnings)
+
+
+def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
+                   live: bool = False, show_values: bool = False) -> AuditOutcome:
+    """Rebuild every report file of a session folder from its logs (`live`: while a proxy is
+    still appending to them)."""
+    stored = read_session_folder(folder, live)
+    meta = stored.meta
+    coverage = dict(meta.get("coverage", {}))
+    logged = AnomalyLog()
+    for anomaly in stored.anomalies:
+        logged.add(anomaly)
+    if stored.bad_lines:
+        logged.counts["log-line-unreadable"] = stored.bad_lines
+    if logged.counts:
+        coverage["anomalies"] = _merged_anomalies(coverage.get("anomalies"), logged)
+    requested = app if app is not None else meta.get("app_requested")
+    flows = sorted(stored.flows, key=lambda f: (f.ts_start, f.flow_id))
+    session = run_audit(catalog, flows, stored.dns_answers,
+                        session_id=meta.get("id", folder.name), source=meta.get("source", "pcap"),
+                        inputs=meta.get("inputs", []), requested_app=requested,
+                        coverage=coverage, findings=stored.findings, show_values=show_values)
+    report = build_report(session)
+    write_report_files(folder, report)
+    warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines
+                else [])
+    return AuditOutcome(folder, session, report, warnings)
+
+
+def _merged_anomalies(stored: dict[str, Any] | None, logged: AnomalyLog) -> dict[str, Any]:
+    by_kind = dict((stored or {}).get("by_kind", {}))
+    examples = dict((stored or {}).get("examples", {}))
+    for kind, count in logged.counts.items():
+        by_kind[kind] = by_kind.get(kind, 0) + count
+    for kind, items in logged.examples.items():
+        examples.setdefault(kind, [record_to_dict(a) for a in items])
+    return {"total": sum(by_kind.values()), "by_kind": dict(sorted(by_kind.items())),
+            "examples": dict(sorted(examples.items()))}
+
+
+def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:
+    """What the capture reader counted, for the report's coverage section."""
+    anomalies = AnomalyLog()
+    non_ip: dict[str, int] = {}
+    other_ip: dict[str, int] = {}
+    for reading in readings:
+        anomalies.merge(reading.anomalies)
+        for kind, count in reading.non_ip.items():
+            non_ip[kind] = non_ip.get(kind, 0) + count
+        for proto, count in reading.other_ip.items():
+            other_ip[f"ip-proto-{proto}"] = other_ip.get(f"ip-proto-{proto}", 0) + count
+    return {
+        "inputs": [{
+            "path": r.status.path, "format": r.status.file_format, "packets": r.status.packets,
+            "bytes_read": r.status.bytes_read, "file_size": r.status.file_size,
+            "truncated": r.status.truncated, "packets_cut_by_snaplen": r.status.snaplen_cut,
+        } for r in readings],
+        "packets": sum(r.status.packets for r in readings),
+        "packets_not_ip": non_ip,
+        "packets_other_ip_protocols": other_ip,
+        "anomalies": {
+            "total": anomalies.total(),
+            "by_kind": dict(sorted(anomalies.counts.items())),
+            "examples": {kind: [record_to_dict(a) for a in items]
+                         for kind, items in sorted(anomalies.examples.items())},
+        },
+    }
+
+
+def _session_id(paths: list[Path], flows: list[Flow]) -> str:
+    stem = paths[0].name.split(".")[0] if paths else "session"
+    started = iso_utc(flows[0].ts_start) if flows else None
+    stamp = started[:19].replace("-", "").replace(":", "") + "Z" if started else "empty"
+    return f"{stem}-{stamp}"
+
+
+def _session_meta(session: SessionData, requested_app: str | None) -> dict[str, Any]:
+    return {
+        "id": session.session_id,
+        "source": session.source,
+        "inputs": session.inputs,
+        "app_requested": requested_app,
+        "coverage": session.coverage,
+    }
