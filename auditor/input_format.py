@@ -8,6 +8,8 @@ import zlib
 from enum import StrEnum
 from pathlib import Path
 
+from auditor.errors import InputError
+
 PCAP_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -24,10 +26,6 @@ class InputFormat(StrEnum):
     HAR = "har"
     MITM = "mitm"
     UNKNOWN = "unknown"
-
-
-class InputError(Exception):
-    """An input file cannot be used; the message is one line for the user."""
 
 
 def detect_format(path: Path) -> InputFormat:

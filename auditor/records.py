@@ -215,6 +215,15 @@ class AnomalyLog:
         """Number of anomalies recorded."""
         return sum(self.counts.values())
 
+    def summary(self) -> dict[str, Any]:
+        """The report's form: `total`, `by_kind` and `examples` per kind."""
+        return {
+            "total": self.total(),
+            "by_kind": dict(sorted(self.counts.items())),
+            "examples": {kind: [record_to_dict(a) for a in items]
+                         for kind, items in sorted(self.examples.items())},
+        }
+
 
 FLOW_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Flow))
 CLASSIFICATION_COLUMNS: tuple[str, ...] = ("category", "entity", "first_party")

@@ -19,7 +19,8 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapWriter
 
-from auditor.input_format import InputError, InputFormat, detect_format
+from auditor.errors import InputError
+from auditor.input_format import InputFormat, detect_format
 
 from .conftest import write_pcap, write_pcapng
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.classify.catalog import Catalog, CatalogError, Purpose, load_catalog
+from auditor.classify.catalog import Catalog, CatalogError, load_catalog
+from auditor.classify.rules import Purpose
 
 ENTITY = """
 [[entity]]

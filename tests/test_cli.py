@@ -326,7 +326,7 @@ def test_a_har_file_replaces_a_session_with_force(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["session"]["source"] == "har" and report["summary"]["flows"] == 1
-    assert len(flow_ids(out)) == 1 and not (out / "anomalies.jsonl").read_text()
+    assert len(flow_ids(out)) == 1 and not (out / "anomalies.jsonl").exists()
 
 
 def test_proxy_refuses_a_used_folder_before_starting(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from auditor.classify.catalog import load_catalog
+from auditor.classify.list_attach import attach_lists
 from auditor.cli.errors import EXIT_CATALOG, EXIT_FETCH_FAILED, EXIT_OUTPUT
 from auditor.cli.main import main
 from auditor.lists.config import load_config
-from auditor.lists.store import attach_lists
 
 from .conftest import SAMPLES
 from .support.list_server import ServedFiles, serve

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from auditor.classify.catalog import Catalog, Purpose, load_catalog
+from auditor.classify.catalog import Catalog, load_catalog
 from auditor.classify.endpoint import classify_endpoint
+from auditor.classify.rules import Purpose
 from auditor.lists.model import TrackerList
 
 from .support.tracker_lists import all_lists, easylist, easyprivacy, hosts_list

@@ -19,7 +19,7 @@ from scapy.packet import Packet, Raw
 from scapy.utils import PcapNgWriter, PcapWriter
 
 from auditor.capture.reading import CaptureReading, read_capture
-from auditor.input_format import InputError
+from auditor.errors import InputError
 from auditor.records import Flow, HostSource, Transport, Visibility
 
 from .conftest import tls_client_hello, tls_records, write_pcap, write_pcapng

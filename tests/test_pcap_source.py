@@ -18,7 +18,7 @@ from scapy.utils import PcapNgWriter, PcapWriter
 
 import auditor.capture.reader as pcap_source
 from auditor.capture.reader import ReadStatus, read_frames
-from auditor.input_format import InputError
+from auditor.errors import InputError
 
 from .conftest import write_pcap, write_pcapng
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.input_format import InputError
+from auditor.errors import InputError
 from auditor.session.folder import (
     FLOW_LOG,
     SESSION_FILES,

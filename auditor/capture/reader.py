@@ -25,7 +25,7 @@ from typing import Any
 from scapy.error import Scapy_Exception
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
-from auditor.input_format import InputError
+from auditor.errors import InputError
 
 # scapy logs every oddity of a damaged file as a warning; vcaudit counts them instead.
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)

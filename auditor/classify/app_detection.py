@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from auditor.classify.catalog import Catalog, Entity
+from auditor.classify.catalog import Catalog
+from auditor.classify.rules import Entity
+from auditor.errors import UsageError
 from auditor.quantities import byte_size, counted
 from auditor.records import Flow
 
 
-class UnknownAppError(ValueError):
+class UnknownAppError(UsageError):
     """The user named an app the catalog does not know."""
 
 

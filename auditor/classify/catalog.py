@@ -1,4 +1,5 @@
-"""The catalog: organisations, their domains and IP ranges, and what each is for.
+"""The catalog: organisations, their domains and IP ranges, and what each is for (the
+records themselves are in rules.py).
 
 Loaded from the TOML data files in `auditor/data/catalog/` (format: docs/catalog-format.md)
 plus any files the user names. Loading validates every entry and fails with a message naming
@@ -13,14 +14,21 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.classify.name_lookup import NameLookup
+from auditor.classify.rules import (
+    PURPOSE_RANK,
+    DomainMatch,
+    Entity,
+    NetworkMatch,
+    Purpose,
+    Rule,
+)
+from auditor.errors import ConfigError
 from auditor.names.domains import domain_suffixes, is_icann_public_suffix, normalise_host
-from auditor.records import Category
 
 if TYPE_CHECKING:
     from auditor.lists.model import TrackerList
@@ -35,79 +43,8 @@ RULE_KEYS = {"id", "entity", "purpose", "app", "label", "domains", "cidrs", "sou
              "note"}
 
 
-class Purpose(StrEnum):
-    """What a rule's hosts are for (see docs/catalog-format.md)."""
-
-    SERVICE = "service"
-    ANALYTICS = "analytics"
-    AD_TECH = "ad-tech"
-    LOCAL = "local"
-
-
-# Between rules for the same domain, the more privacy-relevant purpose decides.
-PURPOSE_RANK = {Purpose.AD_TECH: 0, Purpose.ANALYTICS: 1, Purpose.SERVICE: 2, Purpose.LOCAL: 3}
-
-
-class CatalogError(ValueError):
+class CatalogError(ConfigError):
     """A catalog file is unreadable or has a bad entry; the message names file, line, rule."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """An organisation."""
-
-    id: str
-    name: str
-    legal_name: str | None
-    homepage: str | None
-    apps: tuple[str, ...]
-    file: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """Domains and networks of one entity that share a purpose and a source."""
-
-    id: str
-    entity: str
-    purpose: Purpose
-    app: str | None
-    label: str
-    domains: tuple[str, ...]
-    cidrs: tuple[str, ...]
-    source: str
-    date: str
-    note: str | None
-    file: str
-    line: int | None
-    user: bool = False  # from a user's --rules file: wins over built-in rules for a domain
-
-
-def category_of(rule: Rule, app_entity: str | None) -> Category:
-    """The category a rule gives in a session whose audited app is made by `app_entity`."""
-    if rule.purpose is Purpose.LOCAL:
-        return Category.LOCAL
-    if rule.purpose is Purpose.ANALYTICS:
-        return Category.ANALYTICS
-    if rule.purpose is Purpose.AD_TECH:
-        return Category.AD_TECH
-    return Category.FIRST_PARTY if rule.entity == app_entity else Category.THIRD_PARTY
-
-
-@dataclass(frozen=True, slots=True)
-class DomainMatch:
-    """A rule that matched a host name, and the catalog domain it matched on."""
-
-    rule: Rule
-    domain: str
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkMatch:
-    """A rule that matched an address, and the network it matched in."""
-
-    rule: Rule
-    network: str
 
 
 @dataclass(slots=True)

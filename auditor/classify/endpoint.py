@@ -11,27 +11,16 @@ ownership: a vendor's own telemetry host is `analytics` with `first_party` set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from auditor.classify.catalog import Catalog, DomainMatch, NetworkMatch, Purpose, Rule, category_of
+from auditor.classify.catalog import Catalog
+from auditor.classify.decision import CatalogDecision
 from auditor.classify.list_weighing import ListOutcome, list_hits, no_list_evidence, weigh_lists
+from auditor.classify.rules import DomainMatch, NetworkMatch, Purpose, Rule, category_of
 from auditor.lists.model import RequestContext, TrackerList
 from auditor.names.domains import is_ip_address, normalise_host
 from auditor.records import Category, Classification, Evidence
 
 TRACKING = (Purpose.ANALYTICS, Purpose.AD_TECH)
-
-
-@dataclass(slots=True)
-class CatalogDecision:
-    """What the catalog alone says, and on what basis (lists are weighed against it)."""
-
-    rule: Rule | None
-    evidence: list[Evidence]
-    basis: str  # "local-name" | "name" | "cname" | "local" | "alias" | "range" | "none"
-    domain: DomainMatch | None  # the catalog's match on the name itself
-    name: str | None
-    address: str | None
 
 
 def classify_endpoint(

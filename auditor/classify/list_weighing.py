@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from auditor.classify.catalog import Catalog, Purpose, category_of
+from auditor.classify.catalog import Catalog
+from auditor.classify.decision import CatalogDecision
+from auditor.classify.rules import Purpose, category_of
 from auditor.lists.model import (
     CATEGORY_RANK,
     TRACKING_CATEGORIES,
@@ -32,9 +33,6 @@ from auditor.lists.model import (
     TrackerList,
 )
 from auditor.records import Category, Evidence, ListRef
-
-if TYPE_CHECKING:
-    from auditor.classify.endpoint import CatalogDecision
 
 _TRACKING_PURPOSES = (Purpose.ANALYTICS, Purpose.AD_TECH)
 

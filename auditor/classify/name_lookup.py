@@ -17,18 +17,29 @@ catalog gains a rule; loaded lists do not change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
+from auditor.classify.rules import DomainMatch
 from auditor.lists.model import ListHit, TrackerList
 from auditor.names.domains import name_suffixes
 
-if TYPE_CHECKING:
-    from auditor.classify.catalog import Catalog, DomainMatch
-
 # What the sources say about a name: the catalog's most specific rule, and each list's match
 # in the lists' order (lists that match nothing are left out).
-Matches = tuple["DomainMatch | None", tuple[ListHit, ...]]
+Matches = tuple[DomainMatch | None, tuple[ListHit, ...]]
+
+
+class DomainRules(Protocol):
+    """What a lookup needs of the catalog: the domains it names, and its most specific rule
+    for a name's suffixes."""
+
+    def named_domains(self) -> Iterable[str]:
+        """Every domain some rule names."""
+        ...
+
+    def match_suffixes(self, suffixes: Sequence[str]) -> DomainMatch | None:
+        """The most specific rule for these suffixes of a name (most specific first)."""
+        ...
 _NOTHING: Matches = (None, ())
 PARENTS_KEPT = 16384  # parent domains whose matches are kept; started afresh when full
 
@@ -36,7 +47,7 @@ PARENTS_KEPT = 16384  # parent domains whose matches are kept; started afresh wh
 class NameLookup:
     """The catalog's and the lists' matches for normalised names."""
 
-    def __init__(self, catalog: Catalog, lists: Sequence[TrackerList]) -> None:
+    def __init__(self, catalog: DomainRules, lists: Sequence[TrackerList]) -> None:
         self._catalog = catalog
         self._lists = tuple(lists)
         self._named = frozenset(catalog.named_domains()).union(

@@ -28,14 +28,7 @@ from typing import IO, Any, NoReturn
 
 import click
 
-from auditor.classify.app_detection import UnknownAppError
-from auditor.classify.catalog import CatalogError
-from auditor.input_format import InputError
-from auditor.lists.fetch import CacheError
-from auditor.personal_data.identities import IdentityError
-from auditor.personal_data.sdk_fields import SdkFieldsError
-from auditor.report.fail_conditions import FailOnError
-from auditor.session.folder import SessionFolderError
+from auditor.errors import ConfigError, InputError, OutputError, UsageError
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -94,11 +87,11 @@ def errors_as_exit_codes[F: Callable[..., Any]](command: F) -> F:
             return command(*args, **kwargs)
         except InputError as exc:
             fail(str(exc), EXIT_INPUT)
-        except (UnknownAppError, FailOnError, IdentityError, SdkFieldsError) as exc:
+        except UsageError as exc:
             fail(str(exc), EXIT_USAGE)
-        except CatalogError as exc:
+        except ConfigError as exc:
             fail(str(exc), EXIT_CATALOG)
-        except (SessionFolderError, CacheError) as exc:
+        except OutputError as exc:
             fail(str(exc), EXIT_OUTPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise

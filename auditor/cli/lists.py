@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 import click
 
 from auditor.classify.catalog import Catalog, load_catalog
+from auditor.classify.list_attach import attach_lists
 from auditor.cli.errors import EXIT_FETCH_FAILED, errors_as_exit_codes
 from auditor.lists.config import ListConfig, cache_dir, load_config
 from auditor.lists.fetch import read_meta
 from auditor.lists.model import RequestContext, describe_lists
 from auditor.lists.store import (
-    attach_lists,
     list_path,
     load_list,
     range_paths,

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor.classify.catalog import CatalogError
+from auditor.errors import ConfigError
 from auditor.records import Category
 
 LIST_FORMATS = ("abp", "hosts", "disconnect", "tracker-radar")
@@ -30,7 +30,7 @@ _CATEGORIES = {"ad-tech": Category.AD_TECH, "analytics": Category.ANALYTICS,
                "third-party": Category.THIRD_PARTY}
 
 
-class ListConfigError(CatalogError):
+class ListConfigError(ConfigError):
     """The config file (or a --lists value) is invalid; the message names file and entry."""
 
 

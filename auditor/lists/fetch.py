@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.errors import OutputError
 
 USER_AGENT = f"vcaudit/{__version__} (+list update)"
 CHUNK = 1 << 16
 
 
-class CacheError(Exception):
+class CacheError(OutputError):
     """The cache cannot be written (a download failing is a FetchResult, not this)."""
 
 

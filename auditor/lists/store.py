@@ -21,13 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.classify.catalog import Catalog
-from auditor.classify.vendor_ranges import (
-    RangeFormatError,
-    cidr_text_ranges,
-    m365_ranges,
-    range_rules,
-)
 from auditor.lists.abp import AbpList
 from auditor.lists.config import ListConfig, ListConfigError, ListSource, RangeSource, cache_dir
 from auditor.lists.domains import (
@@ -39,6 +32,7 @@ from auditor.lists.domains import (
 )
 from auditor.lists.fetch import FetchResult, cache_error, fetch, read_meta
 from auditor.lists.model import TrackerList
+from auditor.lists.vendor_ranges import RangeFormatError, cidr_text_ranges, m365_ranges
 from auditor.records import Category, ListRef
 
 
@@ -110,49 +104,6 @@ def load_list(source: ListSource) -> TrackerList:
                            source.url or str(path), source.category or Category.AD_TECH)
     return parse_disconnect(text, _ref(source, _mtime(path, source), fetched),
                             source.url or str(path))
-
-
-def attach_lists(catalog: Catalog, config: ListConfig, names: str | None) -> Catalog:
-    """Load the chosen lists (`--lists`; None: the configured default) and every cached
-    vendor range source into the catalog. A list not downloaded yet is noted, not fatal."""
-    loaded: list[TrackerList] = []
-    for source in config.choose(names):
-        try:
-            loaded.append(load_list(source))
-        except FileNotFoundError:
-            where = (f"{source.path} does not exist" if source.path is not None
-                     else "it has not been downloaded yet: run `vcaudit lists update`")
-            catalog.list_notes.append(f"list {source.name} ({source.title}) was not used: "
-                                      f"{where}")
-        except (OSError, ListFormatError, ValueError) as exc:
-            catalog.list_notes.append(f"list {source.name} ({source.title}) was not used: "
-                                      f"it cannot be read ({exc})")
-    catalog.lists = tuple(loaded)
-    for name in config.use_ranges:
-        _attach_ranges(catalog, config.ranges[name])
-    return catalog.finish()
-
-
-def _attach_ranges(catalog: Catalog, source: RangeSource) -> None:
-    if source.entity not in catalog.entities:
-        raise ListConfigError(f"range source {source.name}: unknown entity {source.entity!r}")
-    texts = []
-    for path in range_paths(source):
-        if path.is_file():
-            meta = read_meta(path)
-            texts.append((meta.get("url", "?"), meta.get("fetched", "?"),
-                          path.read_text(encoding="utf-8", errors="replace")))
-    try:
-        rules = range_rules(source.name, source.format, source.entity, source.app,
-                            source.title, texts)
-    except RangeFormatError as exc:
-        catalog.list_notes.append(f"ranges {source.name} were not used: {exc}")
-        return
-    for rule in rules:
-        if rule.id not in catalog.rules:
-            catalog.add_rule(rule)
-            catalog.files.append(f"ranges/{source.name}: {rule.source} ({len(rule.cidrs)} "
-                                 f"networks, fetched {rule.date})")
 
 
 def _checked_list(source: ListSource, downloaded: Path) -> bytes:

@@ -32,10 +32,10 @@ from mitmproxy import connection, ctx, dns, exceptions, http, tcp, tls, udp
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import layer
 
-from auditor.classify.app_detection import UnknownAppError
-from auditor.classify.catalog import CatalogError, load_catalog
+from auditor.classify.catalog import load_catalog
+from auditor.classify.list_attach import attach_lists
+from auditor.errors import ConfigError, OutputError, UsageError
 from auditor.lists.config import load_config
-from auditor.lists.store import attach_lists
 from auditor.live.connections import ConnectionAttempts
 from auditor.live.hook_guard import guarded
 from auditor.live.pinning import PinnedHosts
@@ -50,11 +50,11 @@ from auditor.mitm.flow_records import (
     request_data,
     stream_flow_record,
 )
-from auditor.personal_data.identities import IdentityError, load_identity_file, parse_identity
+from auditor.mitm.stream_counts import StreamCounts
+from auditor.personal_data.identities import load_identity_file, parse_identity
 from auditor.personal_data.scan import ScanContext, scan_request
-from auditor.personal_data.sdk_fields import SdkFieldsError, load_sdks
+from auditor.personal_data.sdk_fields import load_sdks
 from auditor.records import Flow, Visibility
-from auditor.session.folder import SessionFolderError
 
 logger = logging.getLogger("vcaudit")
 
@@ -65,8 +65,7 @@ class FlowNotes:
     metadata, so saved flow files stay as mitmproxy wrote them."""
 
     recorded: bool = False
-    counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # msgs up/down, bytes
-    starts_like_tls: bool | None = None
+    counts: StreamCounts = field(default_factory=StreamCounts)
     passthrough: bool = False
     passthrough_sni: str | None = None
 
@@ -133,7 +132,7 @@ class VcauditAddon:
                 identities += load_identity_file(Path(ctx.options.vcaudit_identity_file))
             extra = ctx.options.vcaudit_sdk_fields
             sdks = load_sdks(Path(extra) if extra else None)
-        except (IdentityError, SdkFieldsError) as exc:
+        except UsageError as exc:
             raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
         self.scan_context = (ScanContext.build(identities, sdks) if ctx.options.vcaudit_scan
                              else None)
@@ -155,7 +154,7 @@ class VcauditAddon:
             app = ctx.options.vcaudit_app.strip() or None
             self.session = LiveSession(catalog, out, app, "proxy", _describe_mode(),
                                        ctx.options.vcaudit_show_values)
-        except (CatalogError, UnknownAppError, SessionFolderError) as exc:
+        except (ConfigError, UsageError, OutputError) as exc:
             raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
 
     def running(self) -> None:
@@ -252,7 +251,7 @@ class VcauditAddon:
         notes = self.notes(flow)
         if not notes.recorded:
             notes.recorded = True
-            record = http_flow_record(flow, ws_counts=tuple(notes.counts))  # type: ignore[arg-type]
+            record = http_flow_record(flow, ws_counts=notes.counts.as_tuple())
             self._record(record, flow.client_conn)
             self._scan(flow, record)
 
@@ -370,9 +369,8 @@ class VcauditAddon:
         notes.recorded = True
         sni = notes.passthrough_sni
         visibility = Visibility.PINNED if notes.passthrough else None
-        app_proto = "tls" if sni is not None or notes.starts_like_tls else None
-        counts = (notes.counts[0], notes.counts[1], notes.counts[2], notes.counts[3])
-        self._record(stream_flow_record(flow, counts, sni, visibility, app_proto),
+        app_proto = "tls" if sni is not None or notes.counts.starts_like_tls else None
+        self._record(stream_flow_record(flow, notes.counts.as_tuple(), sni, visibility, app_proto),
                      flow.client_conn)
 
     def _record_open_streams(self) -> None:
@@ -425,12 +423,7 @@ class VcauditAddon:
     def count_message(self, flow: Any, from_client: bool, content: bytes | str) -> None:
         """Count one relayed message on its flow (and note whether the stream starts like
         TLS), so the message itself need not be kept."""
-        notes = self.notes(flow)
-        if notes.starts_like_tls is None:
-            notes.starts_like_tls = content[:1] in (b"\x16", "\x16")
-        side = 0 if from_client else 1
-        notes.counts[side] += 1
-        notes.counts[side + 2] += len(content)
+        self.notes(flow).counts.add(from_client, content)
 
 
 def _saving_flows() -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from auditor.records import (
     DnsAnswer,
     Finding,
     Flow,
-    HostSource,
     record_to_dict,
 )
 from auditor.session.folder import (
@@ -154,15 +152,9 @@ class LiveSession:
                 DEFAULT_PARENT.rmdir()  # only if it is empty too
 
     def _named_from_dns(self, flow: Flow) -> Flow:
-        if flow.server_ip is None:
-            return flow
         if self._dns_index is None:
             self._dns_index = DnsIndex(self._answers)
-        named = self._dns_index.name_at(flow.server_ip, flow.ts_start)
-        if named is None:
-            return flow
-        return replace(flow, host=named.name, host_source=HostSource.DNS,
-                       dns_names=named.all_names, name_evidence=named.evidence)
+        return self._dns_index.named(flow)
 
     def _track_app(self, flow: Flow) -> None:
         if self.requested_app:

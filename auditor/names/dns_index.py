@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auditor.protocols.dns import TYPE_CNAME, DnsMessage
-from auditor.records import DnsAnswer
+from auditor.records import DnsAnswer, Flow, HostSource
 from auditor.timefmt import iso_utc
 
 MAX_CHAIN = 16
@@ -100,3 +100,13 @@ class DnsIndex:
             evidence += (f"; {len(all_names)} names resolved to this IP "
                          f"({', '.join(all_names)}): chose {why}")
         return DnsName(chosen.query, chosen, all_names, evidence)
+
+    def named(self, flow: Flow) -> Flow:
+        """The flow named from DNS, if it carries no name of its own (else as it is)."""
+        if flow.host is not None or flow.server_ip is None:
+            return flow
+        found = self.name_at(flow.server_ip, flow.ts_start)
+        if found is None:
+            return flow
+        return replace(flow, host=found.name, host_source=HostSource.DNS,
+                       dns_names=found.all_names, name_evidence=found.evidence)

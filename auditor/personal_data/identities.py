@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from auditor.errors import UsageError
+
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 MIN_PLAIN_LENGTH = 3
 
 
-class IdentityError(ValueError):
+class IdentityError(UsageError):
     """An identity option or file entry is malformed; the message says which."""
 
 

@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from auditor.errors import UsageError
 from auditor.personal_data.detectors import Detection, is_placeholder_id
 from auditor.personal_data.request_fields import Field
 
@@ -18,7 +19,7 @@ DATA_FILE = "sdk_fields.toml"
 _ID_KINDS = frozenset({"advertising-id", "device-id", "user-id"})
 
 
-class SdkFieldsError(ValueError):
+class SdkFieldsError(UsageError):
     """The SDK field file is malformed; the message names the file and entry."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.errors import UsageError
 from auditor.report.findings import PINNING
 
 GATED_CATEGORIES = ("ad-tech", "analytics", "third-party", "unknown")
@@ -20,7 +21,7 @@ CONDITIONS = frozenset({*GATED_CATEGORIES, *(f"{c}-pii" for c in GATED_CATEGORIE
                         "identity", "pinning"})
 
 
-class FailOnError(ValueError):
+class FailOnError(UsageError):
     """An unknown --fail-on condition."""
 
 

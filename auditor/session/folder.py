@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from auditor.input_format import InputError
+from auditor.errors import InputError, OutputError
 from auditor.records import (
     Anomaly,
     Classification,
@@ -46,7 +46,7 @@ DEFAULT_PARENT = Path("vcaudit-reports")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class SessionFolderError(Exception):
+class SessionFolderError(OutputError):
     """The session folder cannot be created, written or read; one line for the user."""
 
 

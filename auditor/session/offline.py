@@ -15,7 +15,8 @@ from auditor.audit import SessionData, run_audit
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.classify.catalog import Catalog
-from auditor.input_format import InputError, InputFormat, detect_format
+from auditor.errors import InputError
+from auditor.input_format import InputFormat, detect_format
 from auditor.personal_data.scan import ScanContext
 from auditor.records import AnomalyLog, DnsAnswer, Finding, Flow, record_to_dict
 from auditor.report.build import BuiltReport, build_report
@@ -64,53 +65,87 @@ def analyze_files(
     nothing is left behind then."""
     if out is not None:
         check_out_folder(out, replace)
-    formats = [(path, detect_format(path)) for path in paths]
-    for path, fmt in formats:
-        if fmt is InputFormat.UNKNOWN:
-            raise InputError(f"{path}: not a pcap or pcapng capture, mitmproxy flow file or "
-                             "HAR file (unrecognised content)")
-    kinds = {fmt for _, fmt in formats}
-    if kinds & FLOW_FILE_FORMATS:
-        if kinds - FLOW_FILE_FORMATS or len(kinds) > 1:
-            raise InputError("give either captures (pcap/pcapng), or mitmproxy flow files, or "
-                             "HAR files in one session, not a mix")
-        from auditor.mitm.saved_flows import analyze_flow_files  # mitmproxy loads only when needed
-
-        return analyze_flow_files(catalog, paths, kinds.pop().value, out=out, app=app,
-                                  scan=scan, show_values=show_values, replace=replace)
-    flows: list[Flow] = []
-    answers: list[DnsAnswer] = []
-    readings: list[CaptureReading] = []
-    findings: list[Finding] = []
-    for number, path in enumerate(paths, start=1):
-        prefix = "F" if len(paths) == 1 else f"F{number}-"
-        reading = read_capture(path, prefix, progress(path) if progress else None, scan)
-        readings.append(reading)
-        flows.extend(reading.flows)
-        answers.extend(reading.dns_answers)
-        findings.extend(reading.findings)
-    flows.sort(key=lambda f: (f.ts_start, f.flow_id))
-    session_id = _session_id(paths, flows)
-    session = run_audit(catalog, flows, answers, session_id=session_id, source="pcap",
+    kind = _input_kind(paths)
+    if kind in FLOW_FILE_FORMATS:
+        inputs = _read_flow_files(paths, kind, scan)
+    else:
+        inputs = _read_captures(paths, progress, scan)
+    flows = sorted(inputs.flows, key=lambda f: (f.ts_start, f.flow_id))
+    session = run_audit(catalog, flows, inputs.dns_answers,
+                        session_id=_session_id(paths, flows), source=inputs.source,
                         inputs=[str(p) for p in paths], requested_app=app,
-                        coverage=capture_coverage(readings), findings=findings,
+                        coverage=inputs.coverage, findings=inputs.findings,
                         show_values=show_values)
-    with new_session(out, session_id, replace) as target:
+    with new_session(out, session.session_id, replace) as target:
         log = FlowLog(target.work)
         try:
             for flow in session.flows:
                 log.write(flow, session.classifications[flow.flow_id])
         finally:
             log.close()
-        write_jsonl(target.work / DNS_LOG, answers)
-        write_jsonl(target.work / FINDING_LOG, findings)
+        write_jsonl(target.work / DNS_LOG, inputs.dns_answers)
+        write_jsonl(target.work / FINDING_LOG, inputs.findings)
         write_json(target.work / SESSION_META, _session_meta(session, app))
         report = build_report(session)
         write_report_files(target.work, report)
-    warnings = [target.warning] if target.warning else []
-    warnings += [f"{r.status.path}: {r.status.truncated}; analysed up to that point"
-                 for r in readings if r.status.truncated]
+    warnings = ([target.warning] if target.warning else []) + inputs.warnings
     return AuditOutcome(target.folder, session, report, warnings)
+
+
+@dataclass(slots=True)
+class _Inputs:
+    """What the sources read from the input files, before the audit."""
+
+    source: str
+    flows: list[Flow]
+    dns_answers: list[DnsAnswer]
+    findings: list[Finding]
+    coverage: dict[str, Any]
+    warnings: list[str]
+
+
+def _input_kind(paths: list[Path]) -> InputFormat:
+    """The one kind of input of a session (captures, flow files or HAR files)."""
+    kinds: set[InputFormat] = set()
+    for path in paths:
+        kind = detect_format(path)
+        if kind is InputFormat.UNKNOWN:
+            raise InputError(f"{path}: not a pcap or pcapng capture, mitmproxy flow file or "
+                             "HAR file (unrecognised content)")
+        kinds.add(InputFormat.PCAP if kind not in FLOW_FILE_FORMATS else kind)
+    if len(kinds) > 1:
+        raise InputError("give either captures (pcap/pcapng), or mitmproxy flow files, or "
+                         "HAR files in one session, not a mix")
+    return kinds.pop()
+
+
+def _read_captures(paths: list[Path], progress: ProgressFactory | None,
+                   scan: ScanContext | None) -> _Inputs:
+    readings: list[CaptureReading] = []
+    for number, path in enumerate(paths, start=1):
+        prefix = "F" if len(paths) == 1 else f"F{number}-"
+        readings.append(read_capture(path, prefix, progress(path) if progress else None, scan))
+    return _Inputs(
+        source="pcap",
+        flows=[flow for reading in readings for flow in reading.flows],
+        dns_answers=[answer for reading in readings for answer in reading.dns_answers],
+        findings=[finding for reading in readings for finding in reading.findings],
+        coverage=capture_coverage(readings),
+        warnings=[f"{r.status.path}: {r.status.truncated}; analysed up to that point"
+                  for r in readings if r.status.truncated])
+
+
+def _read_flow_files(paths: list[Path], kind: InputFormat, scan: ScanContext | None) -> _Inputs:
+    from auditor.mitm.saved_flows import read_saved_flows  # mitmproxy loads only when needed
+
+    saved = read_saved_flows(paths, scan)
+    coverage: dict[str, Any] = {
+        "inputs": [{"path": str(path), "format": kind.value} for path in paths],
+        "saved_flows_read": saved.read,
+    }
+    if saved.anomalies.counts:
+        coverage["anomalies"] = saved.anomalies.summary()
+    return _Inputs(kind.value, saved.flows, saved.dns_answers, saved.findings, coverage, [])
 
 
 def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
@@ -171,12 +206,7 @@ def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:
         "packets": sum(r.status.packets for r in readings),
         "packets_not_ip": non_ip,
         "packets_other_ip_protocols": other_ip,
-        "anomalies": {
-            "total": anomalies.total(),
-            "by_kind": dict(sorted(anomalies.counts.items())),
-            "examples": {kind: [record_to_dict(a) for a in items]
-                         for kind, items in sorted(anomalies.examples.items())},
-        },
+        "anomalies": anomalies.summary(),
     }
 
 

@@ -1,7 +1,8 @@
-"""Vendors' published IP ranges (Zoom's range files, Microsoft 365's endpoints web service)
-turned into catalog rules, with the source URL and the fetch date as their evidence.
+"""Vendors' published IP ranges (Zoom's range files, Microsoft 365's endpoints web service):
+parsing the files into networks (auditor.classify.list_attach makes them catalog rules, with the
+source URL and the fetch date as their evidence).
 
-Pure: the text comes from list_store.py. Only address ranges are taken. The host names in a
+Pure: the text comes from the cache (store). Only address ranges are taken. The host names in a
 vendor's firewall list stay with the catalog, because a vendor listing a host does not make
 it the vendor's service (Microsoft's list names telemetry and third-party certificate hosts).
 """
@@ -11,8 +12,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from typing import Any
-
-from auditor.classify.catalog import Purpose, Rule
 
 # Microsoft 365 service areas: "Skype" is Microsoft Teams (and Skype for Business).
 M365_AREAS = {"Skype": ("teams", "Microsoft Teams ranges"),
@@ -66,32 +65,3 @@ def m365_ranges(text: str) -> dict[str, list[str]]:
     if not areas:
         raise RangeFormatError("no IP ranges in the endpoint sets")
     return areas
-
-
-def range_rules(source: str, fmt: str, entity: str, app: str | None, title: str,
-                texts: list[tuple[str, str, str]]) -> list[Rule]:
-    """Catalog rules for one source's downloaded files: (url, fetch date, text) each."""
-    rules: list[Rule] = []
-    for index, (url, fetched, text) in enumerate(texts):
-        date = fetched[:10]
-        if fmt == "m365-endpoints":
-            for area, networks in sorted(m365_ranges(text).items()):
-                area_app, label = M365_AREAS.get(area, (None, f"Microsoft 365 {area} ranges"))
-                rules.append(_rule(f"{entity}.published-{source}-{area.lower()}", entity,
-                                   area_app, f"{label} (published, fetched {date})",
-                                   networks, url, date, source))
-        else:
-            name = url.rstrip("/").rsplit("/", 1)[-1] or str(index)
-            slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-            rules.append(_rule(f"{entity}.published-{source}-{slug}", entity, app,
-                               f"{title}: {name} (published, fetched {date})",
-                               cidr_text_ranges(text), url, date, source))
-    return rules
-
-
-def _rule(rule_id: str, entity: str, app: str | None, label: str, networks: list[str],
-          url: str, date: str, source: str) -> Rule:
-    return Rule(id=rule_id, entity=entity, purpose=Purpose.SERVICE, app=app, label=label,
-                domains=(), cidrs=tuple(networks), source=url, date=date,
-                note="downloaded by `vcaudit lists update`", file=f"ranges/{source}",
-                line=None)
