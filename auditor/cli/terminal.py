@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.capture.reader import ProgressCallback
 from auditor.quantities import byte_size, counted, plural
 from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES
 from auditor.report.render.sentences import data_lines, traffic_line, verdict_lines
+
+if TYPE_CHECKING:
+    from auditor.capture.reader import ProgressCallback
 
 SHOW_AFTER_SECONDS = 2.0
 PLAIN_LINE_EVERY_SECONDS = 10.0

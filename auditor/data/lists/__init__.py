@@ -1,0 +1,1 @@
+"""The standard tracker lists and vendor range sources vcaudit knows (sources.toml)."""
