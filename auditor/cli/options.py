@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 # Paths are checked by the code that opens them, not by click, so that a bad one is one line
-# with the exit code of what it names (README, auditor/cli_errors.py).
+# with the exit code of what it names (README, auditor/cli/errors.py).
 rules_option = click.option(
     "--rules", "rules", multiple=True, type=click.Path(path_type=Path),
     help="Extra catalog file (TOML, same format as the built-in data); repeatable.",

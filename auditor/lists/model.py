@@ -4,7 +4,7 @@ Every loaded list (filter list, hosts file, Disconnect, Tracker Radar) answers t
 questions: `match_host(name)` for flows known only by a name (SNI, DNS), and
 `match_url(request)` for HTTP exchanges seen by the proxy. The answer is a `ListHit` naming
 the list (title, version, licence), the exact rule or entry, and the category it maps to.
-Pure data: loading and downloading live in list_store.py and list_fetch.py.
+Pure data: loading and downloading live in store.py and fetch.py.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class TrackerList(Protocol):
 
     def match_name(self, name: str, suffixes: Sequence[str]) -> ListHit | None:
         """match_host for a normalised name whose suffixes, most specific first
-        (domain_names.name_suffixes), the caller has already computed."""
+        (names.domains.name_suffixes), the caller has already computed."""
         ...
 
     def named_domains(self) -> Iterable[str]:

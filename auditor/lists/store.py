@@ -1,6 +1,6 @@
 """The cache of downloaded lists and vendor ranges: updating it, and loading it for an audit.
 
-Layout under the cache directory (list_config.cache_dir()):
+Layout under the cache directory (config.cache_dir()):
   lists/<name>.data        the list as downloaded (Tracker Radar: its domain records, compacted)
   lists/<name>.meta.json   url, fetched, checked, etag, last_modified, bytes, sha256
   ranges/<name>-<n>.data   each range file of a vendor, with its .meta.json

@@ -11,8 +11,8 @@ mitmproxy would not keep them at all.
 
 Every attempt is recorded, failed ones too: an exchange that failed (`error`), a CONNECT the
 proxy could not complete (`http_connect_error`), and a client connection that ended without
-any flow although the proxy tried to reach a server for it (see `live_connections`).
-Pinning and passthrough are in `live_pinning`.
+any flow although the proxy tried to reach a server for it (see `connections`).
+Pinning and passthrough are in `pinning`.
 
 A failure inside a hook is logged as an anomaly of the session and never reaches the traffic.
 """
@@ -286,7 +286,7 @@ class VcauditAddon:
             session.record_anomaly("body-not-scanned", "the scan queue was full",
                                    record.flow_id)
 
-    # --- pinning and passthrough (see live_pinning) -------------------------------------
+    # --- pinning and passthrough (see pinning.py) ---------------------------------------
 
     @guarded
     def tls_failed_client(self, data: tls.TlsData) -> None:

@@ -27,7 +27,7 @@ from auditor.session.folder import SESSION_FILES, SessionFolderError, create_ses
 
 class VcauditMaster(DumpMaster):
     """mitmdump's master with the vcaudit addon loaded where a script (-s) would be: before
-    mitmproxy's NextLayer, so pinned hosts are relayed as counted TCP (see live_pinning)."""
+    mitmproxy's NextLayer, so pinned hosts are relayed as counted TCP (see pinning.py)."""
 
     def __init__(self, options: Any, replaced: Path | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
