@@ -1,12 +1,13 @@
 """The mitmproxy addon: records every flow a proxied app makes into a live audit session.
 
-Options (all `--set vcaudit_*=...`): `vcaudit_out` session folder, `vcaudit_app` audited app,
-`vcaudit_refresh` seconds between report refreshes (0: only at shutdown), `vcaudit_lists`
-standard lists to use (names, or none), `vcaudit_rules`
-extra catalog files, `vcaudit_passthrough_pinned` relay hosts that refused the proxy's
-certificate untouched from then on, `vcaudit_trim_messages` drop raw TCP/UDP/WebSocket message
-contents once counted, so memory stays flat on long calls (`vcaudit proxy` turns it on; never
-while flows are saved with -w). Relayed connections to pinned hosts are always trimmed: plain
+Options (all `--set vcaudit_*=...`): `vcaudit_out` session folder (new or empty),
+`vcaudit_force` replace the session in an existing `vcaudit_out` session folder, `vcaudit_app`
+audited app, `vcaudit_refresh` seconds between report refreshes (0: only at shutdown),
+`vcaudit_lists` standard lists to use (names, or none), `vcaudit_rules` extra catalog files,
+`vcaudit_passthrough_pinned` relay hosts that refused the proxy's certificate untouched from
+then on, `vcaudit_trim_messages` drop raw TCP/UDP/WebSocket message contents once counted, so
+memory stays flat on long calls (`vcaudit proxy` turns it on; never while flows are saved with
+-w). Relayed connections to pinned hosts are always trimmed: plain
 mitmproxy would not keep them at all.
 
 Every attempt is recorded, failed ones too: an exchange that failed (`error`), a CONNECT the
@@ -55,6 +56,8 @@ from auditor.personal_data.identities import load_identity_file, parse_identity
 from auditor.personal_data.scan import ScanContext, scan_request
 from auditor.personal_data.sdk_fields import load_sdks
 from auditor.records import Flow, Visibility
+from auditor.session.folder import SESSION_FILES
+from auditor.session.out_folder import access_warning, check_out_folder, is_session_folder
 
 logger = logging.getLogger("vcaudit")
 
@@ -93,6 +96,9 @@ class VcauditAddon:
         """Register the vcaudit_* options."""
         loader.add_option("vcaudit_out", str, "",
                           "Session folder (default: a new folder under ./vcaudit-reports/).")
+        loader.add_option("vcaudit_force", bool, False,
+                          "Replace the session in an existing vcaudit_out session folder (its "
+                          "other files are kept); a folder of other files is never used.")
         loader.add_option("vcaudit_app", str, "",
                           "Audited app, e.g. zoom, teams, meet (default: detected).")
         loader.add_option("vcaudit_refresh", int, 30,
@@ -138,7 +144,8 @@ class VcauditAddon:
                              else None)
         if self.session is not None:
             self.session.show_values = ctx.options.vcaudit_show_values
-        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists"} & updated
+        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists",
+                 "vcaudit_force"} & updated
         if self.session is not None:
             if not fixed:
                 return
@@ -151,6 +158,8 @@ class VcauditAddon:
             catalog = attach_lists(load_catalog([Path(p) for p in ctx.options.vcaudit_rules]),
                                    load_config(), ctx.options.vcaudit_lists or None)
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
+            if out is not None:
+                _make_room(out, ctx.options.vcaudit_force)
             app = ctx.options.vcaudit_app.strip() or None
             self.session = LiveSession(catalog, out, app, "proxy", _describe_mode(),
                                        ctx.options.vcaudit_show_values)
@@ -162,8 +171,10 @@ class VcauditAddon:
         self._running = True
         if self.session is None:
             return
-        logger.warning(f"vcaudit: recording this session in {self.session.folder} "
-                       "(decrypted traffic: readable by you only)")
+        folder = self.session.folder
+        warning = None if self.session.folder_was_new else access_warning(folder)
+        privacy = warning or "decrypted traffic: readable by you only"
+        logger.warning(f"vcaudit: recording this session in {folder} ({privacy})")
         logger.warning(f"vcaudit: point the app at this proxy ({_describe_mode()}); "
                        "stop with Ctrl-C to write the final report")
         self._scanner = BackgroundScanner(
@@ -424,6 +435,16 @@ class VcauditAddon:
         """Count one relayed message on its flow (and note whether the stream starts like
         TLS), so the message itself need not be kept."""
         self.notes(flow).counts.add(from_client, content)
+
+
+def _make_room(out: Path, force: bool) -> None:
+    """Refuse a vcaudit_out that cannot take a new session (as `--out` is refused); with
+    vcaudit_force, clear the vcaudit session in it (and nothing else) first."""
+    check_out_folder(out, force)
+    if force and out.is_dir() and is_session_folder(out):
+        for name in SESSION_FILES:
+            (out / name).unlink(missing_ok=True)
+        logger.warning(f"vcaudit: replacing the session in {out} (vcaudit_force)")
 
 
 def _saving_flows() -> bool:

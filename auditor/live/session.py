@@ -52,7 +52,7 @@ class LiveSession:
                  description: str, show_values: bool = False) -> None:
         started = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
         self.session_id = f"{source}-{started}"
-        self._folder_was_new = out is None or not out.exists()
+        self.folder_was_new = out is None or not out.exists()
         self.folder = create_session_folder(out, self.session_id)
         self.catalog = catalog
         self.requested_app = app
@@ -140,12 +140,15 @@ class LiveSession:
                 log.close()
 
     def discard(self) -> None:
-        """Close a session that recorded nothing and remove the folder it created."""
+        """Close a session that recorded nothing and remove what it wrote: its own files, and
+        the folder too if it created it (an existing folder stays, as it was)."""
         self.close()
-        if self.flow_count or not self._folder_was_new:
+        if self.flow_count:
             return
         for name in (FLOW_LOG, DNS_LOG, ANOMALY_LOG, FINDING_LOG, SESSION_META):
             (self.folder / name).unlink(missing_ok=True)
+        if not self.folder_was_new:
+            return
         with contextlib.suppress(OSError):
             self.folder.rmdir()
             if self.folder.parent == DEFAULT_PARENT:
