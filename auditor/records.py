@@ -62,6 +62,17 @@ CATEGORY_ORDER: tuple[Category, ...] = (
 )
 TRACKER_CATEGORIES: tuple[Category, ...] = (Category.AD_TECH, Category.ANALYTICS)
 
+# How a flow's `error` starts when it is a TLS handshake the client aborted because it refused
+# the proxy's certificate (pinning): what tells a refusal from a relayed pinned connection that
+# failed later.
+PINNING_REFUSAL = "client refused the proxy's certificate"
+
+
+def is_pinning_refusal(visibility: str | None, error: str | None) -> bool:
+    """Whether a flow is a refused handshake (not a relayed connection to a pinned host)."""
+    return visibility == Visibility.PINNED and error is not None \
+        and error.startswith(PINNING_REFUSAL)
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:

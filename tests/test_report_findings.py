@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from auditor.records import Category, Classification, Finding, Flow, Transport, Visibility
+from auditor.records import (
+    PINNING_REFUSAL,
+    Category,
+    Classification,
+    Finding,
+    Flow,
+    Transport,
+    Visibility,
+)
 from auditor.report.findings import (
     KIND_LABELS,
     KIND_ORDER,
@@ -36,6 +44,8 @@ def flow(flow_id: str, host: str | None, server_ip: str | None = "157.240.0.35",
          visibility: Visibility = Visibility.INTERCEPTED, error: str | None = None) -> Flow:
     return Flow(flow_id, 1_700_000_000.0, 1_700_000_001.0, Transport.TCP, "192.168.1.23", 50123,
                 server_ip, 443, host=host, visibility=visibility, error=error)
+
+REFUSED = f"{PINNING_REFUSAL}: tls alert 48"
 
 
 def finding(flow_id: str, kind: str, value: str, path: str = "p", location: str = "body",
@@ -192,7 +202,8 @@ def test_pinning_findings_from_pinned_flows() -> None:
              error="client refused the proxy's certificate"),
         flow("p2", "graph.facebook.com", visibility=Visibility.PINNED,
              error="client refused the proxy's certificate"),
-        flow("p3", None, "157.240.0.36", visibility=Visibility.PINNED, error="tls alert 48"),
+        flow("p3", None, "157.240.0.36", visibility=Visibility.PINNED, error=REFUSED),
+        flow("p6", "zoom.us", visibility=Visibility.PINNED, error="relayed, then reset"),
         flow("p4", "zoom.us", visibility=Visibility.PINNED),  # relayed after: no error
         flow("p5", "api.segment.io", error="connection reset"),  # intercepted, failed
     ]
@@ -207,7 +218,7 @@ def test_pinning_findings_from_pinned_flows() -> None:
 
 
 def test_pinning_comes_after_personal_data() -> None:
-    flows = [flow("p1", "zoom.us", visibility=Visibility.PINNED, error="refused"),
+    flows = [flow("p1", "zoom.us", visibility=Visibility.PINNED, error=REFUSED),
              flow("f1", "graph.facebook.com")]
     out = build_findings(flows, [finding("f1", "device-model", "iPhone12,3")],
                          {"p1": ZOOM, "f1": META}, show_values=False)
@@ -221,7 +232,7 @@ def report_findings() -> list[dict[str, Any]]:
     flows = [flow("m1", "graph.facebook.com"), flow("m2", "connect.facebook.net"),
              flow("g1", "www.google-analytics.com"), flow("z1", "zoom.us"),
              flow("u1", None, "203.0.113.9"),
-             flow("p1", "zoom.us", visibility=Visibility.PINNED, error="refused")]
+             flow("p1", "zoom.us", visibility=Visibility.PINNED, error=REFUSED)]
     verdicts = {"m1": META, "m2": META, "g1": GOOGLE, "z1": ZOOM, "u1": UNKNOWN, "p1": ZOOM}
     findings = [
         finding("m1", "advertising-id", IDFA), finding("m1", "device-model", "iPhone12,3"),
@@ -280,7 +291,7 @@ def test_no_findings_no_verdicts() -> None:
 
 
 def test_pinning_alone_is_not_personal_data() -> None:
-    flows = [flow("p1", "graph.facebook.com", visibility=Visibility.PINNED, error="refused")]
+    flows = [flow("p1", "graph.facebook.com", visibility=Visibility.PINNED, error=REFUSED)]
     out = build_findings(flows, [], {"p1": META}, show_values=False)
     assert [g["kind"] for g in out] == [PINNING]
     assert who_received_what(out) == [] and data_verdicts(out) == []

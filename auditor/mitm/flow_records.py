@@ -21,7 +21,7 @@ from auditor.names.dns_index import answers_from_message
 from auditor.names.domains import is_ip_address, normalise_host
 from auditor.personal_data.request_fields import RequestData
 from auditor.protocols.dns import DnsError, parse_dns
-from auditor.records import DnsAnswer, Flow, HostSource, Transport, Visibility
+from auditor.records import PINNING_REFUSAL, DnsAnswer, Flow, HostSource, Transport, Visibility
 
 Address = tuple[Any, ...] | None
 
@@ -164,7 +164,7 @@ def pinned_handshake_record(flow_id: str, client: connection.Client,
     """A TLS handshake the client aborted because it refused the proxy's certificate."""
     return connection_record(
         flow_id, client, server, visibility=Visibility.PINNED,
-        error=f"client refused the proxy's certificate: {error or 'handshake failed'}")
+        error=f"{PINNING_REFUSAL}: {error or 'handshake failed'}")
 
 
 def dns_flow_records(flow: dns.DNSFlow) -> tuple[Flow, list[DnsAnswer]]:

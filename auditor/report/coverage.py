@@ -13,7 +13,7 @@ import pandas as pd
 
 from auditor.audit import SessionData
 from auditor.quantities import byte_size, counted, plural
-from auditor.records import Transport, Visibility
+from auditor.records import PINNING_REFUSAL, Transport, Visibility
 
 READABLE = (Visibility.PLAINTEXT.value, Visibility.INTERCEPTED.value)
 TOP_UNNAMED = 10
@@ -57,10 +57,11 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
         },
     }
     pinned = flows[flows["visibility"] == "pinned"]
-    relayed = pinned[pinned["error"].isna()]
+    refused = pinned["error"].fillna("").str.startswith(PINNING_REFUSAL)
+    relayed = pinned[~refused]
     coverage["pinned"] = {
         "hosts": sorted({str(h) for h in pinned["host"].dropna()}),
-        "handshakes_refused": int(pinned["error"].notna().sum()),
+        "handshakes_refused": int(refused.sum()),
         "connections_passed_through": len(relayed),
         "bytes_passed_through": int(relayed["bytes_up"].fillna(0).sum()
                                     + relayed["bytes_down"].fillna(0).sum()),

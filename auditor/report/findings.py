@@ -9,7 +9,14 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from auditor.records import CATEGORY_ORDER, Category, Classification, Finding, Flow, Visibility
+from auditor.records import (
+    CATEGORY_ORDER,
+    Category,
+    Classification,
+    Finding,
+    Flow,
+    is_pinning_refusal,
+)
 
 # Readable names of the kinds of data, as they appear in verdicts and tables.
 KIND_LABELS = {
@@ -123,7 +130,7 @@ def _pinning_findings(flows: Iterable[Flow],
                       verdicts: dict[str, Classification]) -> list[dict[str, Any]]:
     by_host: dict[str, dict[str, Any]] = {}
     for flow in flows:
-        if flow.visibility is not Visibility.PINNED or flow.error is None:
+        if not is_pinning_refusal(flow.visibility, flow.error):
             continue
         host = flow.host or flow.server_ip or "(unknown)"
         verdict = verdicts[flow.flow_id]
