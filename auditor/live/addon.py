@@ -55,6 +55,7 @@ from auditor.mitm.stream_counts import StreamCounts
 from auditor.personal_data.identities import load_identity_file, parse_identity
 from auditor.personal_data.scan import ScanContext, scan_request
 from auditor.personal_data.sdk_fields import load_sdks
+from auditor.quantities import counted
 from auditor.records import Flow, Visibility
 from auditor.session.folder import SESSION_FILES
 from auditor.session.out_folder import access_warning, check_out_folder, is_session_folder
@@ -88,6 +89,12 @@ class VcauditAddon:
         self._refresher: asyncio.Task[None] | None = None
         self._notes: weakref.WeakKeyDictionary[Any, FlowNotes] = weakref.WeakKeyDictionary()
         self._running = False
+        self.fail_open = False
+        # Set by `vcaudit proxy`, which checks --out (and sets an old session aside for
+        # --force) itself before mitmproxy starts.
+        self.out_checked_by_caller = False
+        self.closed_for_traffic = False  # the folder cannot be written: relay nothing more
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._scanner: BackgroundScanner | None = None  # live: scans run off the event loop
 
     # --- options and life cycle -----------------------------------------------------------
@@ -121,6 +128,10 @@ class VcauditAddon:
                           "An extra SDK field file (format of auditor/data/sdk_fields.toml).")
         loader.add_option("vcaudit_show_values", bool, False,
                           "Show found values in reports instead of their short hashes.")
+        loader.add_option("vcaudit_fail_open", bool, False,
+                          "Keep relaying traffic when the session folder cannot be written "
+                          "(that traffic is then not recorded). Default: stop relaying and "
+                          "shut down.")
         loader.add_option("vcaudit_trim_messages", bool, False,
                           "Drop raw TCP/UDP/WebSocket message contents once counted "
                           "(not while saving flows with -w).")
@@ -132,6 +143,7 @@ class VcauditAddon:
         self.refresh_seconds = ctx.options.vcaudit_refresh
         self.pinned.enabled = ctx.options.vcaudit_passthrough_pinned
         self.trim_messages = ctx.options.vcaudit_trim_messages and not _saving_flows()
+        self.fail_open = ctx.options.vcaudit_fail_open
         try:
             identities = [parse_identity(spec) for spec in ctx.options.vcaudit_identity]
             if ctx.options.vcaudit_identity_file:
@@ -158,17 +170,19 @@ class VcauditAddon:
             catalog = attach_lists(load_catalog([Path(p) for p in ctx.options.vcaudit_rules]),
                                    load_config(), ctx.options.vcaudit_lists or None)
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
-            if out is not None:
+            if out is not None and not self.out_checked_by_caller:
                 _make_room(out, ctx.options.vcaudit_force)
             app = ctx.options.vcaudit_app.strip() or None
             self.session = LiveSession(catalog, out, app, "proxy", _describe_mode(),
                                        ctx.options.vcaudit_show_values)
+            self.session.on_write_failure = self._write_failed
         except (ConfigError, UsageError, OutputError) as exc:
             raise exceptions.OptionsError(f"vcaudit: {exc}") from exc
 
     def running(self) -> None:
         """Say where the session goes and start refreshing the report."""
         self._running = True
+        self._loop = asyncio.get_running_loop()
         if self.session is None:
             return
         folder = self.session.folder
@@ -195,14 +209,19 @@ class VcauditAddon:
         if self._scanner is not None:
             await asyncio.to_thread(self._scanner.drain)  # findings of the last requests
         session.close()
+        if session.write_failure is not None:
+            lost = counted(session.unrecorded_flows, "flow")
+            kept = counted(session.flow_count, "flow")
+            logger.error(f"vcaudit: {lost} could not be recorded ({session.write_failure}); "
+                         f"{session.folder} holds the {kept} recorded before")
         try:
             outcome = await asyncio.to_thread(session.write_report, True)
         except Exception as exc:  # noqa: BLE001 - the log is safe; say why the report is not
             logger.error(f"vcaudit: could not write the report: {exc}; "
                          f"run `vcaudit report {session.folder}`")
             return
-        logger.warning(f"vcaudit: {outcome.report.document['summary']['flows']} flows; "
-                       f"report in {session.folder / 'report.md'}")
+        flows = counted(outcome.report.document["summary"]["flows"], "flow")
+        logger.warning(f"vcaudit: {flows}; report in {session.folder / 'report.md'}")
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -213,6 +232,32 @@ class VcauditAddon:
                 await asyncio.to_thread(self.session.write_report)
             except Exception as exc:  # noqa: BLE001 - next refresh or shutdown tries again
                 self.note_failure("refresh", exc, ())
+
+    def _write_failed(self, reason: str) -> None:
+        """The session folder cannot be written (called once, from any thread). Unless
+        vcaudit_fail_open, relay nothing more, since it could not be recorded, and shut down."""
+        if self.fail_open:
+            logger.error(f"vcaudit: cannot write the session: {reason}. vcaudit_fail_open is "
+                         "set: traffic keeps flowing but is NOT recorded from now on")
+            return
+        self.closed_for_traffic = True
+        logger.error(f"vcaudit: cannot write the session: {reason}. Stopping: traffic that "
+                     "cannot be recorded is not relayed (new connections are refused) and the "
+                     "proxy shuts down; vcaudit_fail_open=true would keep relaying it")
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(ctx.master.shutdown)
+
+    @guarded
+    def client_connected(self, client: connection.Client) -> None:
+        """Refuse new connections once the session cannot be recorded (fail closed)."""
+        if self.closed_for_traffic:
+            client.error = "vcaudit: the session folder cannot be written"
+
+    @guarded
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Stop requests on open connections too once the session cannot be recorded."""
+        if self.closed_for_traffic and flow.killable:
+            flow.kill()
 
     def note_failure(self, where: str, exc: Exception, args: tuple[Any, ...]) -> None:
         """Turn an addon failure into an anomaly of the session (and a log line)."""
@@ -272,7 +317,10 @@ class VcauditAddon:
             return
         notes.recorded = True
         record = http_flow_record(flow)
-        self._record(record, flow.client_conn)
+        if not self._record(record, flow.client_conn) and self.closed_for_traffic:
+            if flow.killable:
+                flow.kill()  # a response the session could not record is not delivered
+            return
         self._scan(flow, record)
 
     def _scan(self, flow: http.HTTPFlow, record: Flow) -> None:
@@ -416,13 +464,12 @@ class VcauditAddon:
 
     # --- shared ----------------------------------------------------------------------------
 
-    def _record(self, record: Flow, client: connection.Client | None = None) -> None:
+    def _record(self, record: Flow, client: connection.Client | None = None) -> bool:
         """Record a flow (of the given client connection, which then needs no flow of its
-        own)."""
+        own); say whether it is in the session's log."""
         if client is not None:
             self.connections.recorded(client)
-        if self.session is not None:
-            self.session.record_flow(record)
+        return self.session is not None and self.session.record_flow(record)
 
     def notes(self, flow: Any) -> FlowNotes:
         """The addon's notes on a flow, created on first use."""

@@ -40,7 +40,7 @@ class Attempt:
 class ConnectionAttempts:
     """A sub-addon of the vcaudit addon: records connections that left no flow."""
 
-    def __init__(self, record: Callable[[Flow], None],
+    def __init__(self, record: Callable[[Flow], object],
                  note_failure: Callable[[str, Exception, tuple[Any, ...]], None]) -> None:
         self._record = record
         self._note_failure = note_failure

@@ -31,7 +31,9 @@ class VcauditMaster(DumpMaster):
 
     def __init__(self, options: Any, replaced: Path | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
-        self.addons.add(VcauditAddon())
+        self.vcaudit = VcauditAddon()
+        self.vcaudit.out_checked_by_caller = True  # run_proxy's caller checked --out
+        self.addons.add(self.vcaudit)
         chain = self.addons.chain
         chain.insert(chain.index(self.addons.get("nextlayer")), chain.pop())
         if replaced is not None:
@@ -70,7 +72,7 @@ def run_proxy(out: Path | None, app: str | None, mitmproxy_args: Sequence[str],
         args += ["--set", setting]
     master = cast("type[VcauditMaster]", functools.partial(VcauditMaster, replaced=aside))
     try:
-        run(master, cmdline.mitmdump, [*args, *mitmproxy_args])
+        stopped = run(master, cmdline.mitmdump, [*args, *mitmproxy_args])
     except SystemExit as exc:
         if exc.code not in (0, None):  # mitmproxy refused to start: leave things as they were
             if created:
@@ -81,6 +83,12 @@ def run_proxy(out: Path | None, app: str | None, mitmproxy_args: Sequence[str],
     finally:
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
+    session = stopped.vcaudit.session
+    if session is not None and session.write_failure is not None:
+        raise SessionFolderError(
+            f"the session folder could not be written ({session.write_failure}): the proxy "
+            f"stopped relaying; {session.unrecorded_flows} flows were not recorded, "
+            f"{session.flow_count} are in {folder}")
     return folder
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from auditor.session.folder import (
     SESSION_META,
     AppendLog,
     FlowLog,
+    SessionFolderError,
     create_session_folder,
     write_json,
 )
@@ -70,17 +72,27 @@ class LiveSession:
         self._report_lock = threading.Lock()
         self.flow_count = 0
         self.closed = False
+        # The first failure to write the folder (full disk, read-only, removed): from then on
+        # nothing more is written, and what could not be is counted.
+        self.write_failure: str | None = None
+        self.unrecorded_flows = 0
+        self.unrecorded_records = 0
+        self.on_write_failure: Callable[[str], None] | None = None
         write_json(self.folder / SESSION_META, {
             "id": self.session_id, "source": source, "inputs": [description],
             "app_requested": app, "coverage": {},
         })
 
-    def record_flow(self, flow: Flow) -> None:
-        """Name the flow from DNS seen so far if it has no name, classify it, append it.
-        After close (shutdown), late flows are dropped: the report is already written."""
+    def record_flow(self, flow: Flow) -> bool:
+        """Name the flow from DNS seen so far if it has no name, classify it, append it; say
+        whether it was recorded. After close (shutdown), late flows are dropped: the report is
+        already written. Once the folder cannot be written, flows are counted, not written."""
         with self._lock:
             if self.closed:
-                return
+                return False
+            if self.write_failure is not None:
+                self.unrecorded_flows += 1
+                return False
             if flow.host is None:
                 flow = self._named_from_dns(flow)
             self._track_app(flow)
@@ -91,8 +103,14 @@ class LiveSession:
                     self._verdicts.clear()
                 verdict = self._verdicts[key] = classify_endpoint(
                     self.catalog, flow.host, flow.server_ip, self._app.entity_id)
-            self._flows.write(flow, verdict)
+            try:
+                self._flows.write(flow, verdict)
+            except SessionFolderError as exc:
+                self.unrecorded_flows += 1
+                self._failed(str(exc))
+                return False
             self.flow_count += 1
+            return True
 
     def record_dns(self, answers: list[DnsAnswer]) -> None:
         """Remember and log DNS answers, for naming later flows."""
@@ -101,8 +119,7 @@ class LiveSession:
         with self._lock:
             if self.closed:
                 return
-            for answer in answers:
-                self._dns.append(record_to_dict(answer))
+            self._write(self._dns, answers)
             self._answers.extend(answers)
             if len(self._answers) > MAX_ANSWERS_KEPT:
                 del self._answers[: len(self._answers) // 2]
@@ -123,8 +140,28 @@ class LiveSession:
         with self._lock:
             if self.closed:
                 return
-            for record in records:
+            self._write(log, records)
+
+    def _write(self, log: AppendLog, records: list[Any]) -> None:
+        """Append records (the caller holds the lock), or count them once writing failed."""
+        if self.write_failure is not None:
+            self.unrecorded_records += len(records)
+            return
+        for number, record in enumerate(records):
+            try:
                 log.append(record_to_dict(record))
+            except SessionFolderError as exc:
+                self.unrecorded_records += len(records) - number
+                self._failed(str(exc))
+                return
+
+    def _failed(self, reason: str) -> None:
+        """The first write failure: remember it and tell the addon (once)."""
+        if self.write_failure is not None:
+            return
+        self.write_failure = reason
+        if self.on_write_failure is not None:
+            self.on_write_failure(reason)
 
     def write_report(self, final: bool = False) -> AuditOutcome:
         """Rebuild every report file from the logs."""
@@ -137,7 +174,10 @@ class LiveSession:
         with self._lock:
             self.closed = True
             for log in (self._flows, self._dns, self._anomalies, self._findings):
-                log.close()
+                try:
+                    log.close()
+                except SessionFolderError as exc:
+                    self._failed(str(exc))
 
     def discard(self) -> None:
         """Close a session that recorded nothing and remove what it wrote: its own files, and

@@ -9,6 +9,7 @@ folder keeps its mode. Whether an existing `--out` may take a new session: audit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -116,14 +117,22 @@ class AppendLog:
             raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
 
     def close(self) -> None:
-        """Close the log, syncing it to disk."""
+        """Close the log, syncing it to disk; raises SessionFolderError if what was written
+        could not be (the handle is closed either way)."""
         if self._handle.closed:
             return
+        failure: OSError | ValueError | None = None
         try:
             self._handle.flush()
             os.fsync(self._handle.fileno())
-        finally:
+        except (OSError, ValueError) as exc:
+            failure = exc
+        try:
             self._handle.close()
+        except (OSError, ValueError) as exc:  # flushing what is still buffered failed again
+            failure = failure or exc
+        if failure is not None:
+            raise SessionFolderError(f"cannot write {self.path}: {failure}") from failure
 
 
 class FlowLog(AppendLog):
@@ -172,6 +181,8 @@ def _atomic_write(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:
+        with contextlib.suppress(OSError):  # never leave a half-written file behind
+            temporary.unlink(missing_ok=True)
         raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
 
