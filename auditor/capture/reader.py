@@ -36,6 +36,7 @@ CHUNK = 1 << 20  # bytes per read of an uncompressed capture
 # The largest frame kept whole: tcpdump's maximum snap length, which segmentation-offload
 # frames on loopback or `-i any` reach (scapy's readers keep up to this when asked).
 MAX_FRAME = 262144
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a report can print
 _RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
 ProgressCallback = Callable[[int, int], None]
 Frame = tuple[float, int, bytes, int]  # timestamp, link type, frame bytes, wire length
@@ -53,6 +54,7 @@ class ReadStatus:
     file_size: int = 0
     truncated: str | None = None  # why reading stopped early, if it did
     snaplen_cut: int = 0  # packets captured shorter than they were on the wire
+    bad_times: int = 0  # packets whose time is past year 9999: given the previous packet's
 
 
 def read_frames(
@@ -133,6 +135,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
             handle.seek(record_start)
             try:
                 data, meta = reader._read_packet(size=MAX_FRAME)
+                record_end = _position(handle)
             except EOFError:
                 if record_start < status.file_size:
                     status.truncated = (f"file ends inside the record header at byte "
@@ -144,7 +147,9 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
             finally:
                 base, buf, pos, size = _after_scapy(handle, base, buf, size)
             count += 1
-            if len(data) < min(meta.caplen, MAX_FRAME):
+            # scapy keeps the first bytes of a longer record and skips the rest: the record
+            # is whole if the file held all of it, however much of it was kept.
+            if record_end < record_start + 16 + meta.caplen:
                 status.truncated = f"file ends inside packet {count}"
             if meta.caplen < meta.wirelen:
                 cut += 1
@@ -201,7 +206,11 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                             data = buf[pos + 28 : pos + 28 + caplen]
                             pos = end
                             count += 1
-                            last_ts = ((high << 32) | low) / resolutions[interface]
+                            ts = ((high << 32) | low) / resolutions[interface]
+                            if ts > MAX_TIME:  # a damaged time or time resolution
+                                status.bad_times += 1
+                            else:
+                                last_ts = ts
                             yield last_ts, linktypes[interface], data, wirelen
                             if count == next_report:
                                 next_report += report_every
@@ -236,7 +245,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                 unpack_from, tail_from, option_from, linktypes, resolutions = (
                     _pcapng_section(reader))
             count += 1
-            last_ts = _pcapng_time(meta, last_ts)
+            last_ts = _pcapng_time(meta, last_ts, status)
             yield last_ts, meta.linktype, data, meta.wirelen
             if count == next_report:
                 next_report += report_every
@@ -310,10 +319,10 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
                 break
             count += 1
             if is_ng:
-                ts = _pcapng_time(meta, ts)
+                ts = _pcapng_time(meta, ts, status)
                 yield ts, meta.linktype, data, meta.wirelen
             else:
-                if len(data) < min(meta.caplen, MAX_FRAME):
+                if _position(reader.f) < block_start[0] + 16 + meta.caplen:
                     status.truncated = f"file ends inside packet {count}"
                 if meta.caplen < meta.wirelen:
                     status.snaplen_cut += 1
@@ -358,11 +367,16 @@ def _compressed_end(handle: Any, record_start: int, count: int, unit: str) -> st
     return None
 
 
-def _pcapng_time(meta: Any, previous: float) -> float:
-    """A pcapng packet's time; a Simple Packet Block has none, so it keeps the previous one."""
+def _pcapng_time(meta: Any, previous: float, status: ReadStatus) -> float:
+    """A pcapng packet's time; a Simple Packet Block has none, so it keeps the previous one,
+    and so does a packet whose time is out of range (counted in `status.bad_times`)."""
     if meta.tshigh is None or meta.tslow is None:
         return previous
-    return float(((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000))
+    ts = float(((meta.tshigh << 32) | meta.tslow) / (meta.tsresol or 1_000_000))
+    if not 0 <= ts <= MAX_TIME:
+        status.bad_times += 1
+        return previous
+    return ts
 
 
 def _refill(read: Callable[[int], bytes], base: int, buf: bytes, pos: int,

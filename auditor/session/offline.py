@@ -193,6 +193,9 @@ def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:
     other_ip: dict[str, int] = {}
     for reading in readings:
         anomalies.merge(reading.anomalies)
+        if reading.status.bad_times:
+            anomalies.counts["time-out-of-range"] = (anomalies.counts.get("time-out-of-range", 0)
+                                                     + reading.status.bad_times)
         for kind, count in reading.non_ip.items():
             non_ip[kind] = non_ip.get(kind, 0) + count
         for proto, count in reading.other_ip.items():
