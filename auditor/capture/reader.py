@@ -25,6 +25,7 @@ from typing import Any
 from scapy.error import Scapy_Exception
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
+from auditor.capture.gzip_stream import RewindableStream
 from auditor.errors import InputError
 
 # scapy logs every oddity of a damaged file as a warning; vcaudit counts them instead.
@@ -69,7 +70,11 @@ def read_frames(
     reader = _open(path)
     is_ng = isinstance(reader, RawPcapNgReader)
     status.file_format = "pcapng" if is_ng else "pcap"
-    if _gzip(reader):
+    if _gzip(reader) and not is_ng:
+        stream = RewindableStream(reader.f)
+        reader.f = stream
+        records = _pcap_records(reader, status, progress, stream)
+    elif _gzip(reader):
         records = _scapy_records(reader, status, progress)
     elif is_ng:
         records = _pcapng_records(path, reader, status, progress)
@@ -86,9 +91,9 @@ def read_frames(
         reader.close()
 
 
-def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None
-                  ) -> FrameStream:
-    """Records of an uncompressed classic pcap file.
+def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None,
+                  stream: RewindableStream | None = None) -> FrameStream:
+    """Records of a classic pcap file (`stream`: its gzip-compressed form, decompressed).
 
     Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads; anything else (a record
     longer than scapy keeps, the end of the file) is left to scapy's own reader, positioned at
@@ -122,7 +127,8 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                     if count == next_report:
                         next_report += report_every
                         assert progress is not None
-                        progress(base + pos, status.file_size)
+                        progress(stream.compressed_position() if stream else base + pos,
+                                 status.file_size)
                     continue
                 wanted = 16 + caplen if caplen <= mtu else 0
             else:
@@ -137,9 +143,10 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                 data, meta = reader._read_packet(size=MAX_FRAME)
                 record_end = _position(handle)
             except EOFError:
-                if record_start < status.file_size:
+                data_end = stream.tell() if stream is not None else status.file_size
+                if record_start < data_end:
                     status.truncated = (f"file ends inside the record header at byte "
-                                        f"{record_start} of {status.file_size}")
+                                        f"{record_start} of {data_end}")
                 break
             except _RECORD_ERRORS as exc:
                 status.truncated = f"unreadable record after packet {count}: {exc}"
@@ -157,11 +164,17 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
             if count == next_report:
                 next_report += report_every
                 assert progress is not None
-                progress(base + pos, status.file_size)
+                progress(stream.compressed_position() if stream else base + pos,
+                         status.file_size)
     finally:
         status.packets = count
         status.snaplen_cut += cut
         status.bytes_read = base + pos
+        if stream is not None:
+            status.bytes_read = stream.compressed_position()
+            if stream.failure is not None:
+                status.truncated = (f"the compressed file is cut off or damaged after packet "
+                                    f"{count} ({stream.failure})")
 
 
 def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
