@@ -34,6 +34,21 @@ class HostSource(StrEnum):
     NONE = "none"
 
 
+class Orientation(StrEnum):
+    """Which rule decided a flow's client and server sides (the first that applies, in this
+    order, for captures; see capture/orientation.py). The server is the flow's endpoint."""
+
+    TCP_SYN = "tcp-syn"  # the side that sent the SYN is the client
+    TCP_SYN_ACK = "tcp-syn-ack"  # only the SYN-ACK was seen: its sender is the server
+    GROUP = "group"  # a multicast or broadcast destination is the server (it never sends)
+    PRIVATE_PUBLIC = "private-public"  # between a private and a public address, the public one
+    PROTOCOL = "protocol"  # the sender of a ClientHello, HTTP request, DNS query, STUN request
+    WELL_KNOWN_PORT = "well-known-port"  # the side on a port below 1024 or a service port
+    LOWER_PORT = "lower-port"  # the side on the lower port
+    FIRST_SENDER = "first-sender"  # nothing else told: whoever sent the first packet
+    PROXY = "proxy"  # the proxy saw the client connect (live proxy, saved flows, HAR)
+
+
 class Visibility(StrEnum):
     """How much of a flow's content vcaudit could see."""
 
@@ -91,6 +106,7 @@ class Flow:
     client_port: int | None
     server_ip: str | None  # None when only a name is known (e.g. a HAR entry without an IP)
     server_port: int | None
+    orientation: Orientation | None = None  # how client and server were told apart
     host: str | None = None
     host_source: HostSource = HostSource.NONE
     app_proto: str | None = None
@@ -280,6 +296,8 @@ def flow_from_dict(data: dict[str, Any]) -> Flow:
             value = HostSource(value)
         elif f.name == "visibility" and value is not None:
             value = Visibility(value)
+        elif f.name == "orientation" and value is not None:
+            value = Orientation(value)
         elif f.name == "vlan" and value is not None:
             value = tuple(int(v) for v in value)
         elif f.name in ("alpn", "dns_names") and value is not None:

@@ -621,9 +621,8 @@ class Session:
         for t, kind in events:
             if kind in flows:
                 transport, client, cport, server, sport = flows.pop(kind)
-                named = kind.startswith("ssdp")  # the HTTP-like Host header names it
-                self._flow("noise", transport, client, cport, server, sport, t,
-                           SSDP_GROUP.text if named else None, "http-host" if named else "none")
+                # SSDP's Host header holds the group's address, which is not a name.
+                self._flow("noise", transport, client, cport, server, sport, t, None, "none")
             if kind == "mdns":
                 self.answers.setdefault(PRINTER.text, []).append((t, MDNS_NAME))
         self.activities.append(Activity(events[0][0], "noise", lambda: lan_noise(

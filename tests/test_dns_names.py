@@ -1,13 +1,25 @@
 """Names for addresses from the capture's own DNS: CNAME chains, and which answer names a flow
-(the most recent before it, else the first after it), with the choice explained."""
+(the most recent before it, else the first after it, flagged when it came after the flow
+ended), with the choice explained; local-only names (mDNS, LLMNR) never name public
+addresses."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from auditor.names.dns_index import MAX_CHAIN, DnsIndex, answers_from_message
+from auditor.capture.reading import read_capture
+from auditor.names.addresses import is_local_address
+from auditor.names.dns_index import (
+    MAX_CHAIN,
+    DnsIndex,
+    NameTiming,
+    answers_from_message,
+    is_local_only_name,
+)
 from auditor.protocols.dns import TYPE_A, TYPE_CNAME, DnsMessage, DnsRecord, parse_dns
-from auditor.records import DnsAnswer
+from auditor.records import DnsAnswer, Flow, HostSource, Orientation, Transport
 from auditor.timefmt import iso_utc
 
 T0 = 1_762_092_000.0  # 2025-11-02T14:00:00Z
@@ -217,3 +229,104 @@ def test_index_from_messages_end_to_end() -> None:
     assert early is not None and early.name == "api.zoom.us"
     assert "via CNAME chain api.zoom.us -> api.zoom.us.cdn.net" in early.evidence
     assert late is not None and late.name == "log.zoom.us" and "(DNS flow F2)" in late.evidence
+
+
+# --- names only where they belong -----------------------------------------------------------
+
+
+def test_an_mdns_name_names_local_addresses_only() -> None:
+    # The capturing PC announces itself; a remote peer must never get its name.
+    index = DnsIndex([
+        answer("msedgewin10.local", "10.0.2.15", T0, "F9"),
+        answer("msedgewin10.local", "fe80::c50d:519f:96a4:e108", T0, "F9"),
+        answer("msedgewin10.local", "2a01:4f8::15", T0, "F9"),  # its global IPv6 address
+    ])
+    local = index.name_at("10.0.2.15", T0 + 1)
+    assert local is not None and local.name == "msedgewin10.local"
+    assert index.name_at("fe80::c50d:519f:96a4:e108", T0 + 1) is not None
+    assert index.name_at("2a01:4f8::15", T0 + 1) is None
+    assert index.names_for("2a01:4f8::15") == ()
+
+
+def test_a_single_label_name_names_local_addresses_only() -> None:
+    index = DnsIndex([answer("wpad", "52.1.1.1", T0), answer("router", "192.168.1.1", T0)])
+    assert index.name_at("52.1.1.1", T0 + 1) is None
+    found = index.name_at("192.168.1.1", T0 + 1)
+    assert found is not None and found.name == "router"
+
+
+def test_a_local_name_at_the_end_of_a_cname_chain_is_local_only() -> None:
+    index = DnsIndex([answer("printer.example", "52.1.1.1", T0,
+                             chain=("printer.example", "printer.local"))])
+    assert index.name_at("52.1.1.1", T0 + 1) is None
+
+
+def test_answers_of_multicast_and_llmnr_exchanges_name_local_addresses_only() -> None:
+    # A LAN host's multicast answer claiming a public service's name is not believed...
+    spoofed = answer("zoom.us", "170.114.52.2", T0, "F5")
+    index = DnsIndex([spoofed, answer("nas.example", "192.168.1.9", T0, "F5")],
+                     local_resolution_flows={"F5"})
+    assert index.name_at("170.114.52.2", T0 + 1) is None
+    nas = index.name_at("192.168.1.9", T0 + 1)
+    assert nas is not None and nas.name == "nas.example"
+    # ... while the same answer from ordinary DNS names the address.
+    plain = DnsIndex([spoofed]).name_at("170.114.52.2", T0 + 1)
+    assert plain is not None and plain.name == "zoom.us"
+
+
+def test_when_the_answer_came_is_recorded() -> None:
+    index = DnsIndex([answer("x.example", "3.3.3.3", T0 + 10, "F4")])
+    before = index.name_at("3.3.3.3", T0 + 20, T0 + 30)
+    during = index.name_at("3.3.3.3", T0, T0 + 30)
+    after = index.name_at("3.3.3.3", T0, T0 + 5)
+    unknown_end = index.name_at("3.3.3.3", T0)
+    assert before is not None and before.timing is NameTiming.BEFORE
+    assert during is not None and during.timing is NameTiming.DURING
+    assert "after the flow started" in during.evidence
+    assert unknown_end is not None and unknown_end.timing is NameTiming.DURING
+    assert after is not None and after.timing is NameTiming.AFTER_END
+    assert after.name == "x.example"  # applied, and flagged
+    assert after.evidence == (
+        f"IP 3.3.3.3 named x.example by a DNS answer at {iso_utc(T0 + 10)}, after the flow "
+        f"ended (at {iso_utc(T0 + 5)}) (DNS flow F4); learned only after the flow ended: the "
+        "address answered for this name later in the capture, which does not show the app "
+        "knew it then")
+
+
+def test_several_later_names_after_the_flow_ended() -> None:
+    index = DnsIndex([answer("a.example", "4.4.4.4", T0 + 10, "F1"),
+                      answer("b.example", "4.4.4.4", T0 + 20, "F2")])
+    found = index.name_at("4.4.4.4", T0, T0 + 1)
+    assert found is not None and found.name == "a.example"
+    assert "chose no answer came before or during the flow, so the first one after it" in (
+        found.evidence)
+    assert found.evidence.endswith("which does not show the app knew it then")
+
+
+def flow_to(server_ip: str, start: float, end: float, host: str | None = None) -> Flow:
+    return Flow("P1", start, end, Transport.TCP, "192.168.1.23", 50000, server_ip, 443,
+                orientation=Orientation.PROXY, host=host)
+
+
+def test_named_proxied_flows_follow_the_same_rules() -> None:
+    # What the live proxy does with the answers it saw (live/session.py calls named()).
+    index = DnsIndex([answer("zoom.us", "170.114.52.2", T0 + 10, "D1"),
+                      answer("box.local", "52.1.1.1", T0, "D2")])
+    late = index.named(flow_to("170.114.52.2", T0, T0 + 5))
+    assert (late.host, late.host_source) == ("zoom.us", HostSource.DNS)
+    assert late.name_evidence is not None and "after the flow ended" in late.name_evidence
+    assert index.named(flow_to("52.1.1.1", T0 + 1, T0 + 2)).host is None
+    named = flow_to("170.114.52.2", T0 + 20, T0 + 30, host="web.zoom.us")
+    assert index.named(named) is named
+
+
+def test_gnutella_capture_never_names_a_remote_peer_with_a_local_name(
+    shared_captures: Path,
+) -> None:
+    reading = read_capture(shared_captures / "media" / "pcap" / "gnutella.pcap")
+    own = {a.address for a in reading.dns_answers if a.query == "msedgewin10.local"}
+    assert "10.0.2.15" in own  # the answers are kept, in dns.jsonl
+    local_named = [f for f in reading.flows if f.host and is_local_only_name(f.host)]
+    assert all(is_local_address(f.server_ip or "") for f in local_named), local_named
+    assert len(local_named) <= 2  # was 244: inbound peers made the PC their server
+    assert all(f.server_ip == "10.0.2.15" for f in local_named)

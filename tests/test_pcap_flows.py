@@ -20,7 +20,7 @@ from scapy.utils import PcapNgWriter, PcapWriter
 
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.errors import InputError
-from auditor.records import Flow, HostSource, Transport, Visibility
+from auditor.records import Flow, HostSource, Orientation, Transport, Visibility
 
 from .conftest import tls_client_hello, tls_records, write_pcap, write_pcapng
 
@@ -28,6 +28,7 @@ T0 = 1_762_092_000.0
 CLIENT = "192.168.1.23"
 SERVER = "170.114.52.2"
 RESOLVER = "192.168.1.1"
+PUBLIC_HOST = "198.51.100.23"  # a device with a public address: only ports or payloads tell
 HELLO = tls_client_hello(server_name=b"zoomgov.com")
 RECORD = tls_records(HELLO)
 LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL2 = 1, 228, 276
@@ -233,6 +234,7 @@ def test_syn_sender_is_the_client_even_when_the_syn_ack_came_first(tmp_path: Pat
         CLIENT, 50123, SERVER, 443)
     assert (flow.packets_up, flow.packets_down) == (3, 1)
     assert flow.host == "zoomgov.com"
+    assert flow.orientation is Orientation.TCP_SYN
 
 
 def test_syn_sender_is_the_client_even_with_the_higher_server_port(tmp_path: Path) -> None:
@@ -243,49 +245,57 @@ def test_syn_sender_is_the_client_even_with_the_higher_server_port(tmp_path: Pat
 
 
 def test_without_syn_the_client_hello_sender_is_the_client(tmp_path: Path) -> None:
-    """A capture started mid-connection between two high ports: the server speaks first and
-    has the higher port, so only the ClientHello says who the client is."""
+    """A capture started mid-connection between two public hosts on high ports: the server
+    speaks first and has the higher port, so only the ClientHello says who the client is."""
     reading = read(tmp_path, timed([
-        tcp(SERVER, CLIENT, 52000, 51000, "A", 7001, 1001),
-        client_data(RECORD, 1001, cport=51000, sport=52000),
-        tcp(SERVER, CLIENT, 52000, 51000, "PA", 7001, 1001 + len(RECORD), b"\x16\x03\x03\x00"),
+        tcp(SERVER, PUBLIC_HOST, 52000, 51000, "A", 7001, 1001),
+        client_data(RECORD, 1001, client=PUBLIC_HOST, cport=51000, sport=52000),
+        tcp(SERVER, PUBLIC_HOST, 52000, 51000, "PA", 7001, 1001 + len(RECORD),
+            b"\x16\x03\x03\x00"),
     ]))
     flow = only_flow(reading)
     assert (flow.client_ip, flow.client_port, flow.server_ip, flow.server_port) == (
-        CLIENT, 51000, SERVER, 52000)
+        PUBLIC_HOST, 51000, SERVER, 52000)
     assert flow.host == "zoomgov.com"
     assert (flow.packets_up, flow.packets_down) == (1, 2)
+    assert flow.orientation is Orientation.PROTOCOL
 
 
 @pytest.mark.parametrize("server_port", [3478, 8801, 19302, 443, 123])
 def test_udp_with_one_well_known_port(tmp_path: Path, server_port: int) -> None:
     # The server speaks first; the well-known port still marks it.
     reading = read(tmp_path, timed([
-        eth(IP(src=SERVER, dst=CLIENT) / UDP(sport=server_port, dport=50500) / (b"media-data" * 3)),
-        eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=50500, dport=server_port) / (b"media-data" * 3)),
+        eth(IP(src=SERVER, dst=PUBLIC_HOST) / UDP(sport=server_port, dport=50500) /
+            (b"media-data" * 3)),
+        eth(IP(src=PUBLIC_HOST, dst=SERVER) / UDP(sport=50500, dport=server_port) /
+            (b"media-data" * 3)),
     ]))
     flow = only_flow(reading)
-    assert (flow.client_ip, flow.client_port, flow.server_port) == (CLIENT, 50500, server_port)
+    assert (flow.client_ip, flow.client_port, flow.server_port) == (PUBLIC_HOST, 50500,
+                                                                    server_port)
+    assert flow.orientation is Orientation.WELL_KNOWN_PORT
 
 
 def test_udp_between_two_high_ports_lower_port_is_the_server(tmp_path: Path) -> None:
     reading = read(tmp_path, timed([
-        eth(IP(src=SERVER, dst=CLIENT) / UDP(sport=41000, dport=52000) / b"media-data"),
-        eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=52000, dport=41000) / b"media-data"),
+        eth(IP(src=SERVER, dst=PUBLIC_HOST) / UDP(sport=41000, dport=52000) / b"media-data"),
+        eth(IP(src=PUBLIC_HOST, dst=SERVER) / UDP(sport=52000, dport=41000) / b"media-data"),
     ]))
     flow = only_flow(reading)
     assert (flow.client_port, flow.server_port) == (52000, 41000)
+    assert flow.orientation is Orientation.LOWER_PORT
 
 
 def test_equal_ports_first_sender_is_the_client(tmp_path: Path) -> None:
     reading = read(tmp_path, timed([
-        eth(IP(src=SERVER, dst=CLIENT) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
-        eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
-        eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
+        eth(IP(src=SERVER, dst=PUBLIC_HOST) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
+        eth(IP(src=PUBLIC_HOST, dst=SERVER) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
+        eth(IP(src=PUBLIC_HOST, dst=SERVER) / UDP(sport=5004, dport=5004) / b"rtp-like-data"),
     ]))
     flow = only_flow(reading)
-    assert (flow.client_ip, flow.server_ip) == (SERVER, CLIENT)
+    assert (flow.client_ip, flow.server_ip) == (SERVER, PUBLIC_HOST)
     assert (flow.packets_up, flow.packets_down) == (1, 2)
+    assert flow.orientation is Orientation.FIRST_SENDER
 
 
 def test_dns_query_sender_is_the_client_even_when_the_response_came_first(
@@ -297,6 +307,7 @@ def test_dns_query_sender_is_the_client_even_when_the_response_came_first(
     flow = only_flow(reading)
     assert (flow.client_ip, flow.server_ip) == (CLIENT, RESOLVER)
     assert (flow.packets_up, flow.packets_down) == (1, 1)
+    assert flow.orientation is Orientation.PROTOCOL
 
 
 # --- TCP connections and reassembly ---------------------------------------------------------
@@ -386,6 +397,25 @@ def test_ssdp_search_is_named_with_a_url_without_the_asterisk(tmp_path: Path) ->
     assert (flow.app_proto, flow.http_host, flow.method) == ("ssdp", "239.255.255.250",
                                                              "M-SEARCH")
     assert flow.url == "http://239.255.255.250:1900"
+    # The Host header holds an address, not a name: the flow is not named by it.
+    assert (flow.host, flow.host_source, flow.name_evidence) == (None, HostSource.NONE, None)
+
+
+@pytest.mark.parametrize(("host_header", "http_host"), [
+    (b"170.114.52.2", "170.114.52.2"), (b"170.114.52.2:8080", "170.114.52.2"),
+    (b"[2603:1063::1]:80", "2603:1063::1"),
+])
+def test_an_address_in_the_host_header_is_not_a_name(tmp_path: Path, host_header: bytes,
+                                                      http_host: str) -> None:
+    request = b"GET /status HTTP/1.1\r\nHost: " + host_header + b"\r\n\r\n"
+    reading = read(tmp_path, timed([
+        *dns_exchange("status.zoom.us", [SERVER]),
+        *handshake(sport=80), client_data(request, 1001, sport=80),
+    ]))
+    flow = flow_to(reading, SERVER)
+    assert (flow.http_host, flow.method) == (http_host, "GET")
+    # Named from the capture's DNS instead, as any flow without a name of its own.
+    assert (flow.host, flow.host_source) == ("status.zoom.us", HostSource.DNS)
 
 
 # --- names from the capture's DNS -----------------------------------------------------------
@@ -410,13 +440,24 @@ def test_flow_without_sni_is_named_from_a_prior_dns_answer(tmp_path: Path) -> No
 
 
 def test_dns_answer_after_the_flow_started_says_so(tmp_path: Path) -> None:
+    packet = eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=60000, dport=8801) / (b"\x90" * 100))
+    reading = read(tmp_path, timed([packet, *dns_exchange("zoom.us", [SERVER]), packet.copy()]))
+    media = flow_to(reading, SERVER)
+    assert media.host == "zoom.us" and media.name_evidence is not None
+    assert "after the flow started" in media.name_evidence
+    assert "after the flow ended" not in media.name_evidence
+
+
+def test_dns_answer_after_the_flow_ended_is_applied_and_flagged(tmp_path: Path) -> None:
     reading = read(tmp_path, timed([
         eth(IP(src=CLIENT, dst=SERVER) / UDP(sport=60000, dport=8801) / (b"\x90" * 100)),
         *dns_exchange("zoom.us", [SERVER]),
     ]))
     media = flow_to(reading, SERVER)
-    assert media.host == "zoom.us" and media.name_evidence is not None
-    assert "after the flow started" in media.name_evidence
+    assert (media.host, media.host_source) == ("zoom.us", HostSource.DNS)
+    assert media.name_evidence is not None
+    assert "after the flow ended" in media.name_evidence
+    assert "learned only after the flow ended" in media.name_evidence
 
 
 def test_sni_wins_over_dns_but_dns_names_are_kept(tmp_path: Path) -> None:

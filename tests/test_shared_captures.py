@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.cli.main import main
+from auditor.names.domains import is_ip_address
 from auditor.records import Flow
 
 NAME_COLUMNS = ("tls_sni", "http_host", "quic_sni", "dtls_sni")
@@ -29,6 +30,15 @@ def flow_index(reading: CaptureReading) -> dict[tuple[str, str, int, str, int], 
 
 def host_without_port(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def names_of(flows: list[Flow], wanted: str) -> list[str | None]:
+    """What vcaudit calls the flows: their host, and their HTTP Host when the reference names
+    an address (SSDP's 239.255.255.250:1900), which vcaudit keeps but does not call a name."""
+    names = [f.host for f in flows]
+    if is_ip_address(host_without_port(wanted).strip("[]")):
+        names += [f.http_host for f in flows]
+    return names
 
 
 def captures(shared: Path) -> list[Path]:
@@ -52,7 +62,7 @@ def test_every_flow_tshark_names_gets_the_same_name(shared_captures: Path) -> No
                 if wanted is None:
                     continue
                 compared += 1
-                names = [f.host for f in flows]
+                names = names_of(flows, wanted)
                 if host_without_port(wanted).lower() not in names:
                     problems.append(f"{capture.name}: {key} tshark {wanted!r}, vcaudit {names}")
     assert not problems, "\n".join(problems)
@@ -74,7 +84,7 @@ def test_ndpi_names_agree_for_named_transport_flows(shared_captures: Path) -> No
                 if any(p in app for p in ("DNS", "NetBIOS", "LLMNR", "DHCP")):
                     continue  # query names and client names, not the server's
                 key = (row["proto"], row["src"], int(row["sport"]), row["dst"], int(row["dport"]))
-                names = [f.host for f in index.get(key, [])]
+                names = names_of(index.get(key, []), row["hostname_sni"])
                 compared += 1
                 if host_without_port(row["hostname_sni"]).lower() not in names:
                     problems.append(f"{capture.name} {app} {key}: nDPI "

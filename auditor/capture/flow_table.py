@@ -4,8 +4,7 @@ A flow is a TCP connection, a UDP 5-tuple, or the ICMP exchange between two addr
 directions map to one state; direction 0 is the side that sent the flow's first packet. The
 per-packet path is a dict lookup and two counter updates; payloads go to a `FlowInspector`
 only while it still wants them. Orientation (who is the client) is decided when the flow is
-finished, from the best evidence seen: a TCP SYN, then protocol evidence, then ports, then
-who spoke first.
+finished, from the best evidence seen (the rules and their order are in orientation.py).
 """
 
 from __future__ import annotations
@@ -26,14 +25,10 @@ from auditor.capture.headers import (
     Packet,
 )
 from auditor.capture.inspector import FlowInspector
+from auditor.capture.orientation import client_direction
 from auditor.protocols.dns import DnsMessage
+from auditor.records import Orientation
 
-# Registered service ports that sit above 1024 but mark the server side of a flow.
-SERVICE_PORTS = frozenset({
-    1194, 1433, 1701, 1723, 1812, 1900, 2049, 3074, 3306, 3389, 3478, 3479, 3480, 3481, 4500,
-    5060, 5061, 5222, 5223, 5228, 5349, 5353, 5355, 5432, 6379, 8080, 8443, 8801, 8802, 8883,
-    9000, 9443, 19302, 19303, 19304, 19305, 19306, 19307, 19308, 19309, 50000,
-})
 MAX_PENDING_FRAGMENTS = 256
 MAX_FRAGMENTED_DATAGRAM = 65535
 
@@ -82,22 +77,12 @@ class FlowState:
         self.vlans = pkt.vlans
         self.tunnel = pkt.tunnel
 
-    def client_side(self) -> tuple[int, str]:
-        """Which direction index is the client, and the evidence used."""
-        if self.syn_dir is not None:
-            return self.syn_dir, "tcp-syn"
-        if self.synack_dir is not None:
-            return 1 - self.synack_dir, "tcp-syn-ack"
-        hint = self.payload_info.client_hint if self.payload_info is not None else None
-        if hint is not None:
-            return hint, "protocol"
-        a_service = self.a_port < 1024 or self.a_port in SERVICE_PORTS
-        b_service = self.b_port < 1024 or self.b_port in SERVICE_PORTS
-        if a_service != b_service:
-            return (1 if a_service else 0), "well-known-port"
-        if self.a_port != self.b_port and self.a_port and self.b_port:
-            return (1 if self.a_port < self.b_port else 0), "lower-port"
-        return 0, "first-sender"
+    def client_side(self) -> tuple[int, Orientation]:
+        """Which direction index is the client, and the rule that decided it."""
+        return client_direction(
+            (self.a_ip, self.a_port), (self.b_ip, self.b_port), syn_dir=self.syn_dir,
+            synack_dir=self.synack_dir,
+            protocol_hint=self.payload_info.client_hint if self.payload_info else None)
 
 
 class FlowTable:

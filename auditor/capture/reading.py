@@ -13,6 +13,7 @@ from auditor.capture.headers import NonIpFrameError, PacketError, decode_frame
 from auditor.capture.inspector import FlowInspector
 from auditor.capture.reader import ProgressCallback, ReadStatus, read_frames
 from auditor.names.dns_index import DnsIndex, answers_from_message
+from auditor.names.domains import is_ip_address
 from auditor.personal_data.request_fields import RequestData
 from auditor.personal_data.scan import ScanContext, scan_names, scan_request
 from auditor.records import (
@@ -34,6 +35,7 @@ PLAINTEXT_PROTOS = frozenset({"dns", "mdns", "llmnr", "http", "ssdp", "stun", "t
                               "ws-discovery", "sip", "rtp", "rtcp"})
 SNI_SOURCES = {"sni": HostSource.SNI, "quic-sni": HostSource.QUIC_SNI,
                "dtls-sni": HostSource.DTLS_SNI}
+LOCAL_RESOLUTION = frozenset({"mdns", "llmnr"})  # their answers name local addresses only
 
 
 @dataclass(slots=True)
@@ -84,9 +86,12 @@ def _build_records(reading: CaptureReading, table: FlowTable, prefix: str,
                    scan: ScanContext) -> None:
     states = table.states()
     ids = {id(state): f"{prefix}{n:06d}" for n, state in enumerate(states, start=1)}
+    local_resolution: set[str] = set()  # mDNS and LLMNR exchanges: they name local addresses
     for state, ts, message in table.dns_messages:
         reading.dns_answers.extend(answers_from_message(ids[id(state)], ts, message))
-    dns_index = DnsIndex(reading.dns_answers)
+        if state.payload_info is not None and state.payload_info.app_proto in LOCAL_RESOLUTION:
+            local_resolution.add(ids[id(state)])
+    dns_index = DnsIndex(reading.dns_answers, local_resolution)
     ip_cache: dict[bytes, str] = {}
     names_cache: dict[str, tuple[str, ...]] = {}  # server address -> every DNS name for it
     for state in states:
@@ -121,7 +126,7 @@ def _scan_payloads(reading: CaptureReading, flow: Flow, info: FlowInspector,
 
 def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIndex,
           ip_cache: dict[bytes, str], names_cache: dict[str, tuple[str, ...]]) -> Flow:
-    client, _why = state.client_side()
+    client, orientation = state.client_side()
     a_ip, b_ip = ip_text(state.a_ip, ip_cache), ip_text(state.b_ip, ip_cache)
     counts = state.counts
     if client == 0:
@@ -138,11 +143,12 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
     if sni is not None and info is not None:
         host, host_source = sni, SNI_SOURCES[info.sni_kind or "sni"]
         evidence = f"{host_source.value.upper()} {sni} in the client's first handshake"
-    elif http is not None and http.host is not None:
+    elif http is not None and http.host is not None and not is_ip_address(http.host):
+        # An address in Host (SSDP's 239.255.255.250:1900) is not a name: only in http_host.
         host, host_source = http.host, HostSource.HTTP_HOST
         evidence = f"HTTP Host {http.host} in the {http.method} request"
     else:
-        dns = dns_index.name_at(server_ip, state.ts_first)
+        dns = dns_index.name_at(server_ip, state.ts_first, state.ts_last)
         if dns is not None:
             host, host_source, evidence = dns.name, HostSource.DNS, dns.evidence
     dns_names = names_cache.get(server_ip)
@@ -158,6 +164,7 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
         client_port=client_port if ports_apply else None,
         server_ip=server_ip,
         server_port=server_port if ports_apply else None,
+        orientation=orientation,
         host=host,
         host_source=host_source,
         app_proto=app_proto,

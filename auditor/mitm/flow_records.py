@@ -21,7 +21,15 @@ from auditor.names.dns_index import answers_from_message
 from auditor.names.domains import is_ip_address, normalise_host
 from auditor.personal_data.request_fields import RequestData
 from auditor.protocols.dns import DnsError, parse_dns
-from auditor.records import PINNING_REFUSAL, DnsAnswer, Flow, HostSource, Transport, Visibility
+from auditor.records import (
+    PINNING_REFUSAL,
+    DnsAnswer,
+    Flow,
+    HostSource,
+    Orientation,
+    Transport,
+    Visibility,
+)
 
 Address = tuple[Any, ...] | None
 
@@ -35,6 +43,9 @@ def http_flow_record(flow: http.HTTPFlow, *, ws_counts: tuple[int, int, int, int
     server_ip, server_port = _server_address(flow.server_conn, request.port)
     sni = _clean_name(flow.client_conn.sni)
     host, source = _best_name(request.pretty_host, sni)
+    asked = _clean_name(request.pretty_host)
+    if server_ip is None and asked is not None and is_ip_address(asked):
+        server_ip = asked  # an address asked for (a HAR entry without serverIPAddress)
     failed = flow.error is not None
     bytes_up = _message_size(request, assemble_request_head, failed)
     bytes_down = (_message_size(response, assemble_response_head, failed)
@@ -54,6 +65,7 @@ def http_flow_record(flow: http.HTTPFlow, *, ws_counts: tuple[int, int, int, int
         client_port=client_port,
         server_ip=server_ip,
         server_port=server_port,
+        orientation=Orientation.PROXY,
         host=host,
         host_source=source,
         app_proto=app_proto,
@@ -93,6 +105,7 @@ def stream_flow_record(flow: tcp.TCPFlow | udp.UDPFlow, counts: tuple[int, int, 
         client_port=client_port,
         server_ip=server_ip,
         server_port=server_port,
+        orientation=Orientation.PROXY,
         host=sni,
         host_source=HostSource.SNI if sni else HostSource.NONE,
         app_proto=app_proto,
@@ -148,6 +161,7 @@ def connection_record(flow_id: str, client: connection.Client, server: connectio
         client_port=client_port,
         server_ip=server_ip,
         server_port=server_port,
+        orientation=Orientation.PROXY,
         host=sni or asked,
         host_source=HostSource.SNI if sni else (HostSource.HTTP_HOST if asked
                                                  else HostSource.NONE),
@@ -190,6 +204,7 @@ def dns_flow_records(flow: dns.DNSFlow) -> tuple[Flow, list[DnsAnswer]]:
         client_port=client_port,
         server_ip=server_ip,
         server_port=server_port,
+        orientation=Orientation.PROXY,
         app_proto="dns",
         bytes_up=len(flow.request.packed),
         bytes_down=len(response.packed) if response is not None else None,
@@ -263,12 +278,14 @@ def _server_address(server: connection.Server, default_port: int | None
 
 
 def _best_name(host: str | None, sni: str | None) -> tuple[str | None, HostSource]:
+    """The Host (or authority) when it is a name, else the SNI. An address in the Host header
+    is not a name: it stays in `http_host`, and the flow may be named from DNS instead."""
     name = _clean_name(host)
     if name and not is_ip_address(name):
         return name, HostSource.HTTP_HOST
     if sni:
         return sni, HostSource.SNI
-    return name, (HostSource.HTTP_HOST if name else HostSource.NONE)
+    return None, HostSource.NONE
 
 
 def _clean_name(name: str | None) -> str | None:
