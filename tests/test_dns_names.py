@@ -248,6 +248,13 @@ def test_an_mdns_name_names_local_addresses_only() -> None:
     assert index.names_for("2a01:4f8::15") == ()
 
 
+def test_local_only_names() -> None:
+    for name in ("msedgewin10.local", "MSEdgeWin10.LOCAL.", "wpad", "router.", "local"):
+        assert is_local_only_name(name), name
+    for name in ("zoom.us", "local.example.com", "localhost.example"):
+        assert not is_local_only_name(name), name
+
+
 def test_a_single_label_name_names_local_addresses_only() -> None:
     index = DnsIndex([answer("wpad", "52.1.1.1", T0), answer("router", "192.168.1.1", T0)])
     assert index.name_at("52.1.1.1", T0 + 1) is None

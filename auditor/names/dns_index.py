@@ -64,6 +64,7 @@ def answers_from_message(flow_id: str, ts: float, message: DnsMessage) -> list[D
 def is_local_only_name(name: str) -> bool:
     """A name that only a local resolver gives out: under `.local` (multicast DNS, RFC 6762)
     or a single label (LLMNR, NetBIOS, a router's host table)."""
+    name = name.rstrip(".").lower()
     return "." not in name or name.endswith(".local")
 
 
