@@ -182,7 +182,10 @@ class VcauditAddon:
     def running(self) -> None:
         """Say where the session goes and start refreshing the report."""
         self._running = True
-        self._loop = asyncio.get_running_loop()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # a test context calls `running` without a loop
+            self._loop = None
         if self.session is None:
             return
         folder = self.session.folder
@@ -194,8 +197,8 @@ class VcauditAddon:
         self._scanner = BackgroundScanner(
             lambda exc: self.note_failure("scan", exc if isinstance(exc, Exception)
                                           else RuntimeError(str(exc)), ()))
-        if self.refresh_seconds > 0:
-            self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+        if self.refresh_seconds > 0 and self._loop is not None:
+            self._refresher = self._loop.create_task(self._refresh_loop())
 
     async def done(self) -> None:
         """Write the final report when the proxy stops (Ctrl-C, SIGTERM, quit)."""
