@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from auditor.records import Category, Classification, Finding, Flow, Transport, Visibility
+from auditor.records import (
+    PINNING_REFUSAL,
+    Category,
+    Classification,
+    Finding,
+    Flow,
+    Transport,
+    Visibility,
+)
 from auditor.report.fail_conditions import (
     CONDITIONS,
     GATED_CATEGORIES,
@@ -154,7 +162,8 @@ def test_on_findings_built_from_a_scan() -> None:
     flows = [Flow("f1", 0.0, 1.0, Transport.TCP, "192.168.1.23", 50000, "157.240.0.35", 443,
                   host="graph.facebook.com"),
              Flow("f2", 0.0, 1.0, Transport.TCP, "192.168.1.23", 50001, "170.114.52.2", 443,
-                  host="zoom.us", visibility=Visibility.PINNED, error="refused")]
+                  host="zoom.us", visibility=Visibility.PINNED,
+                  error=f"{PINNING_REFUSAL}: unknown CA")]
     verdicts = {"f1": Classification(Category.AD_TECH, "Meta", False),
                 "f2": Classification(Category.FIRST_PARTY, "Zoom", True)}
     findings = build_findings(flows, [
