@@ -117,7 +117,8 @@ def test_broken_har_and_mixed_inputs(tmp_path: Path) -> None:
     broken.write_text('{"log": {"entries": [{"nope": 1}]}}')
     result = analyze(str(broken), "--out", str(tmp_path / "s"))
     assert result.exit_code == EXIT_INPUT
-    assert "not a readable mitmproxy flow file or HAR" in result.stderr
+    assert "not a readable HAR file" in result.stderr
+    assert "a required field is missing: 'startedDateTime'" in result.stderr
     assert "Traceback" not in result.stderr
     pcap = Path(__file__).resolve().parents[1] / "captures" / "teams-linux-any.pcap"
     good = tmp_path / "good.har"

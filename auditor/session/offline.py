@@ -140,12 +140,17 @@ def _read_flow_files(paths: list[Path], kind: InputFormat, scan: ScanContext | N
 
     saved = read_saved_flows(paths, scan)
     coverage: dict[str, Any] = {
-        "inputs": [{"path": str(path), "format": kind.value} for path in paths],
+        "inputs": [{"path": str(path), "format": kind.value,
+                    "truncated": saved.damaged.get(str(path))} for path in paths],
         "saved_flows_read": saved.read,
+        "saved_flows_skipped": saved.skipped,
     }
     if saved.anomalies.counts:
         coverage["anomalies"] = saved.anomalies.summary()
-    return _Inputs(kind.value, saved.flows, saved.dns_answers, saved.findings, coverage, [])
+    warnings = [f"{path}: {reason}; analysed up to that point"
+                for path, reason in saved.damaged.items()]
+    return _Inputs(kind.value, saved.flows, saved.dns_answers, saved.findings, coverage,
+                   warnings)
 
 
 def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
