@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from auditor.classify.address_owner import AddressOwner, address_owners
 from auditor.classify.app_detection import AppChoice, choose_app
 from auditor.classify.catalog import Catalog
 from auditor.classify.endpoint import classify_endpoint
@@ -37,6 +38,9 @@ class SessionData:
     show_values: bool = False  # reports show found values instead of their short hashes
     lists: list[dict[str, Any]] = field(default_factory=list)  # standard lists used
     list_notes: list[str] = field(default_factory=list)  # e.g. a list not downloaded yet
+    # Who holds each public server address (AS, country), and the databases asked.
+    address_owners: dict[str, AddressOwner] = field(default_factory=dict)
+    address_databases: list[dict[str, Any]] = field(default_factory=list)
 
 
 def cname_chains(answers: list[DnsAnswer]) -> dict[str, tuple[str, ...]]:
@@ -106,6 +110,8 @@ def run_audit(
             for f in findings or [] if f.location == "dns"},
         lists=describe_lists(catalog.lists),
         list_notes=list(catalog.list_notes),
+        address_owners=address_owners(catalog, (flow.server_ip for flow in flows)),
+        address_databases=catalog.addresses.describe(),
     )
 
 

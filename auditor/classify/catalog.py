@@ -10,7 +10,6 @@ label, an address one probe per prefix length in use.
 from __future__ import annotations
 
 import ipaddress
-import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,25 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.classify.address_database import AddressDatabases, bundled_databases
+from auditor.classify.asn_catalog import AsnEntry, AsnIndex, parse_asn
+from auditor.classify.catalog_fields import (
+    ANY_COUNTRY_SUFFIX,
+    ID,
+    RULE_ID,
+    CatalogError,
+    check_cidr,
+    check_date,
+    check_domain,
+    check_keys,
+    line_of,
+    required_str,
+    str_list,
+)
+from auditor.classify.catalog_fields import (
+    where as entry_where,
+)
+from auditor.classify.country_domains import country_form, with_country_forms
 from auditor.classify.name_lookup import NameLookup
 from auditor.classify.rules import (
     PURPOSE_RANK,
@@ -27,24 +45,16 @@ from auditor.classify.rules import (
     Purpose,
     Rule,
 )
-from auditor.errors import ConfigError
-from auditor.names.domains import domain_suffixes, is_icann_public_suffix, normalise_host
+from auditor.names.domains import domain_suffixes, normalise_host
 
 if TYPE_CHECKING:
     from auditor.lists.model import TrackerList
 
 BUILTIN_PACKAGE = "auditor.data.catalog"
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9._-]*$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9-]{1,63}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+__all__ = ["Catalog", "CatalogError", "load_catalog"]
 ENTITY_KEYS = {"id", "name", "legal_name", "homepage", "apps", "note"}
 RULE_KEYS = {"id", "entity", "purpose", "app", "label", "domains", "cidrs", "source", "date",
              "note"}
-
-
-class CatalogError(ConfigError):
-    """A catalog file is unreadable or has a bad entry; the message names file, line, rule."""
 
 
 @dataclass(slots=True)
@@ -58,6 +68,12 @@ class Catalog:
     _by_network: dict[tuple[int, int], dict[int, tuple[Rule, str]]] = field(default_factory=dict)
     _prefixes: dict[int, list[int]] = field(default_factory=dict)
     _by_name: dict[str, Entity] | None = None
+    # Last labels of `name.*` domains (`google` for `adservice.google.*`): only names holding
+    # one of them are looked up under their country forms (country_domains.py).
+    _country_labels: set[str] = field(default_factory=set)
+    asns: AsnIndex = field(default_factory=AsnIndex)  # [[asn]] entries (asn_catalog.py)
+    # Who holds an address, and where (address_database.py); loaded on first use.
+    addresses: AddressDatabases = field(default_factory=bundled_databases)
     # Standard lists (EasyList, hosts files, Disconnect, ...) weighed after the rules; loaded
     # by list_store.py. Held here so every audit path that has the catalog has them too.
     lists: tuple[TrackerList, ...] = ()
@@ -91,7 +107,21 @@ class Catalog:
     def match_host(self, host: str) -> DomainMatch | None:
         """The most specific rule for a host name; at equal specificity ad-tech, then
         analytics, then service."""
-        return self.match_suffixes(domain_suffixes(normalise_host(host)))
+        name = normalise_host(host)
+        return self.match_suffixes(self.country_forms(name, domain_suffixes(name)))
+
+    def country_forms(self, name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+        """A normalised name's suffixes with their `name.*` forms when some rule needs them
+        (country_domains.py); else the suffixes themselves."""
+        if self._country_labels and not self._country_labels.isdisjoint(name.split(".")):
+            return with_country_forms(name, suffixes)
+        return suffixes
+
+    def country_form(self, name: str) -> str | None:
+        """The name's own `name.*` form when some rule could need it."""
+        if self._country_labels and not self._country_labels.isdisjoint(name.split(".")):
+            return country_form(name)
+        return None
 
     def match_suffixes(self, suffixes: Sequence[str]) -> DomainMatch | None:
         """match_host for a normalised name given as its suffixes, most specific first
@@ -140,19 +170,27 @@ class Catalog:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{name}: not valid TOML: {exc}") from exc
-        unknown = set(data) - {"file", "entity", "rule"}
+        unknown = set(data) - {"file", "entity", "rule", "asn"}
         if unknown:
             raise CatalogError(f"{name}: unknown top-level keys {sorted(unknown)}")
         self.files.append(name)
         for raw in data.get("entity", []):
             self._add_entity(raw, name, text)
         self._pending_rules.extend((raw, name, text, user) for raw in data.get("rule", []))
+        self._pending_asns.extend((parse_asn(raw, name, text, user), name)
+                                  for raw in data.get("asn", []))
 
     def finish(self) -> Catalog:
         """Resolve rules against entities (which may come from any file) and index them."""
         for raw, name, text, user in self._pending_rules:
             self._add_rule(raw, name, text, user)
         self._pending_rules.clear()
+        for entry, name in self._pending_asns:
+            at = f"{name}:{entry.line}: asn {entry.id!r}" if entry.line else name
+            if entry.entity not in self.entities:
+                raise CatalogError(f"{at}: unknown entity {entry.entity!r}")
+            self.asns.add(entry, at)
+        self._pending_asns.clear()
         for rules in self._by_domain.values():
             # A user's rule for a domain overrides the built-in ones; then purpose decides.
             rules.sort(key=lambda r: (not r.user, PURPOSE_RANK[r.purpose]))
@@ -165,22 +203,23 @@ class Catalog:
         return self
 
     _pending_rules: list[tuple[dict[str, Any], str, str, bool]] = field(default_factory=list)
+    _pending_asns: list[tuple[AsnEntry, str]] = field(default_factory=list)
 
     def _add_entity(self, raw: dict[str, Any], name: str, text: str) -> None:
-        where = _where(name, text, raw.get("id"), "entity")
-        _check_keys(raw, ENTITY_KEYS, where)
-        entity_id = _required_str(raw, "id", where)
-        if not _ID.match(entity_id):
+        where = entry_where(name, text, raw.get("id"), "entity")
+        check_keys(raw, ENTITY_KEYS, where)
+        entity_id = required_str(raw, "id", where)
+        if not ID.match(entity_id):
             raise CatalogError(f"{where}: entity id must be lowercase letters, digits and '-'")
         if entity_id in self.entities:
             raise CatalogError(
                 f"{where}: entity {entity_id!r} is already defined in "
                 f"{self.entities[entity_id].file}"
             )
-        apps = tuple(_str_list(raw, "apps", where))
+        apps = tuple(str_list(raw, "apps", where))
         self.entities[entity_id] = Entity(
             id=entity_id,
-            name=_required_str(raw, "name", where),
+            name=required_str(raw, "name", where),
             legal_name=raw.get("legal_name"),
             homepage=raw.get("homepage"),
             apps=apps,
@@ -188,34 +227,32 @@ class Catalog:
         )
 
     def _add_rule(self, raw: dict[str, Any], name: str, text: str, user: bool) -> None:
-        where = _where(name, text, raw.get("id"), "rule")
-        _check_keys(raw, RULE_KEYS, where)
-        rule_id = _required_str(raw, "id", where)
-        if not _RULE_ID.match(rule_id):
+        where = entry_where(name, text, raw.get("id"), "rule")
+        check_keys(raw, RULE_KEYS, where)
+        rule_id = required_str(raw, "id", where)
+        if not RULE_ID.match(rule_id):
             raise CatalogError(f"{where}: rule id must look like '<entity>.<name>'")
         if rule_id in self.rules:
             raise CatalogError(f"{where}: rule id {rule_id!r} is already used in "
                                f"{self.rules[rule_id].file}")
-        entity = _required_str(raw, "entity", where)
+        entity = required_str(raw, "entity", where)
         if entity not in self.entities:
             raise CatalogError(f"{where}: unknown entity {entity!r}")
         try:
-            purpose = Purpose(_required_str(raw, "purpose", where))
+            purpose = Purpose(required_str(raw, "purpose", where))
         except ValueError as exc:
             raise CatalogError(f"{where}: purpose must be one of "
                                f"{', '.join(p.value for p in Purpose)}") from exc
-        date = _required_str(raw, "date", where)
-        if not _DATE.match(date):
-            raise CatalogError(f"{where}: date {date!r} is not YYYY-MM-DD")
-        domains = tuple(_check_domain(d, where) for d in _str_list(raw, "domains", where))
-        cidrs = tuple(_check_cidr(c, where) for c in _str_list(raw, "cidrs", where))
+        date = check_date(raw, where)
+        domains = tuple(check_domain(d, where) for d in str_list(raw, "domains", where))
+        cidrs = tuple(check_cidr(c, where) for c in str_list(raw, "cidrs", where))
         if not domains and not cidrs:
             raise CatalogError(f"{where}: a rule needs domains or cidrs")
         rule = Rule(
             id=rule_id, entity=entity, purpose=purpose, app=raw.get("app"),
-            label=_required_str(raw, "label", where), domains=domains, cidrs=cidrs,
-            source=_required_str(raw, "source", where), date=date, note=raw.get("note"),
-            file=name, line=_line_of(text, rule_id), user=user,
+            label=required_str(raw, "label", where), domains=domains, cidrs=cidrs,
+            source=required_str(raw, "source", where), date=date, note=raw.get("note"),
+            file=name, line=line_of(text, rule_id), user=user,
         )
         self.add_rule(rule)
 
@@ -226,6 +263,9 @@ class Catalog:
         self._lookups.clear()
         for domain in rule.domains:
             self._by_domain.setdefault(domain, []).append(rule)
+            if domain.endswith(ANY_COUNTRY_SUFFIX):
+                self._country_labels.add(domain.removesuffix(ANY_COUNTRY_SUFFIX)
+                                         .rsplit(".", 1)[-1])
         for cidr in rule.cidrs:
             network = ipaddress.ip_network(cidr)
             slot = self._by_network.setdefault((network.version, network.prefixlen), {})
@@ -248,51 +288,3 @@ def load_catalog(extra_files: Iterable[Path] = ()) -> Catalog:
             raise CatalogError(f"{path}: cannot be read ({exc})") from exc
         catalog.add_file(text, str(path), user=True)
     return catalog.finish()
-
-
-def _where(name: str, text: str, item_id: object, kind: str) -> str:
-    line = _line_of(text, item_id) if isinstance(item_id, str) else None
-    label = f"{kind} {item_id!r}" if item_id is not None else f"{kind} without id"
-    return f"{name}:{line}: {label}" if line else f"{name}: {label}"
-
-
-def _line_of(text: str, item_id: str) -> int | None:
-    match = re.search(rf'^\s*id\s*=\s*"{re.escape(item_id)}"', text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else None
-
-
-def _check_keys(raw: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(raw) - allowed
-    if unknown:
-        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
-
-
-def _required_str(raw: dict[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: '{key}' must be a non-empty string")
-    return value
-
-
-def _str_list(raw: dict[str, Any], key: str, where: str) -> list[str]:
-    value = raw.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise CatalogError(f"{where}: '{key}' must be a list of strings")
-    return value
-
-
-def _check_domain(domain: str, where: str) -> str:
-    if domain != domain.lower() or not _DOMAIN.match(domain):
-        raise CatalogError(f"{where}: {domain!r} is not a lowercase domain name "
-                           "(no scheme, port, path or wildcard)")
-    if "." in domain and is_icann_public_suffix(domain):
-        raise CatalogError(f"{where}: {domain!r} is a public suffix and would match everything")
-    return domain
-
-
-def _check_cidr(cidr: str, where: str) -> str:
-    try:
-        ipaddress.ip_network(cidr, strict=True)
-    except ValueError as exc:
-        raise CatalogError(f"{where}: {cidr!r} is not a network: {exc}") from exc
-    return cidr

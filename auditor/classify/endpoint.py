@@ -4,7 +4,8 @@ Pure functions over the catalog and loaded lists: no I/O. Precedence (docs/catal
 the most specific domain rule for the name (a user's rule first, then ad-tech > analytics >
 service at equal specificity; a tracker reached through the capture's CNAME chain overrides a
 service), then a local address, then a known alias, then the vendor's published IP ranges,
-else `unknown`. Standard lists (classify_lists.py) come after the catalog. Purpose beats
+then (after the lists) the autonomous system of a public address, else `unknown`. Standard
+lists (classify_lists.py) come after the catalog. Purpose beats
 ownership: a vendor's own telemetry host is `analytics` with `first_party` set.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auditor.classify.address_owner import with_address_owner
 from auditor.classify.catalog import Catalog
 from auditor.classify.decision import CatalogDecision
 from auditor.classify.list_weighing import ListOutcome, list_hits, no_list_evidence, weigh_lists
@@ -37,8 +39,26 @@ def classify_endpoint(
     `cname_chain` is the alias path the capture's DNS showed from `host` to the name holding
     the address (host first), used to see through CNAME cloaking. `request` is the HTTP
     request of a proxied flow, matched on its full URL by filter lists. `lists` are the
-    standard lists to weigh (default: those loaded with the catalog).
+    standard lists to weigh (default: those loaded with the catalog). When neither decides, a
+    public address's autonomous system may (address_owner.py).
     """
+    verdict = _by_name_and_range(catalog, host, address, app_entity, cname_chain, request,
+                                 lists)
+    if verdict.category is Category.UNKNOWN and address is not None:
+        return with_address_owner(catalog, verdict, address, app_entity)
+    return verdict
+
+
+def _by_name_and_range(
+    catalog: Catalog,
+    host: str | None,
+    address: str | None,
+    app_entity: str | None,
+    cname_chain: tuple[str, ...],
+    request: RequestContext | None,
+    lists: Sequence[TrackerList] | None,
+) -> Classification:
+    """The catalog's and the lists' verdict from the name, aliases and published ranges."""
     normal = normalise_host(host) if host else None
     name = normal if normal and not is_ip_address(normal) else None
     lists = catalog.lists if lists is None else lists

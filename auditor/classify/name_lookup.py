@@ -6,7 +6,8 @@ appears in a list's answer only as the hit's `matched`. So:
 
 - a name none of whose suffixes any source names matches nothing: one probe per suffix in the
   set of every named domain settles most names of a capture;
-- names that no source names themselves get the same matches when they share a parent domain
+- names that no source names themselves (nor, for the catalog, as a `name.*` form:
+  country_domains.py) get the same matches when they share a parent domain
   (`n1.cdn.example` and `n2.cdn.example` both get what `cdn.example` and its parents get).
   Captures show many new names under the same few thousand domains, so the matches are kept
   per parent domain and re-aimed at each name.
@@ -40,6 +41,14 @@ class DomainRules(Protocol):
     def match_suffixes(self, suffixes: Sequence[str]) -> DomainMatch | None:
         """The most specific rule for these suffixes of a name (most specific first)."""
         ...
+
+    def country_forms(self, name: str, suffixes: tuple[str, ...]) -> tuple[str, ...]:
+        """The suffixes with the `name.*` forms the rules may name (country_domains.py)."""
+        ...
+
+    def country_form(self, name: str) -> str | None:
+        """The name's own `name.*` form, when the rules may name it."""
+        ...
 _NOTHING: Matches = (None, ())
 PARENTS_KEPT = 16384  # parent domains whose matches are kept; started afresh when full
 
@@ -57,7 +66,7 @@ class NameLookup:
     def matches(self, name: str) -> Matches:
         """The catalog's domain match and each list's hit for a normalised name."""
         dot = name.find(".")
-        if dot < 0 or name in self._named:
+        if dot < 0 or name in self._named or self._catalog.country_form(name) in self._named:
             return self._look_up(name)
         parent = name[dot + 1:]
         found = self._parents.get(parent)
@@ -75,8 +84,9 @@ class NameLookup:
     def _look_up(self, name: str) -> Matches:
         """Ask every source, suffix by suffix (unless no source names any suffix)."""
         suffixes = name_suffixes(name)
-        if self._named.isdisjoint(suffixes):
+        ours = self._catalog.country_forms(name, suffixes)  # holds every one of `suffixes`
+        if self._named.isdisjoint(ours):
             return _NOTHING
-        domain = self._catalog.match_suffixes(suffixes)
+        domain = self._catalog.match_suffixes(ours)
         found = [tracker_list.match_name(name, suffixes) for tracker_list in self._lists]
         return domain, tuple([hit for hit in found if hit is not None])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from auditor import __version__
 from auditor.audit import SessionData, name_evidence
+from auditor.classify.address_owner import AddressOwner
 from auditor.names.domains import registrable_domain
 from auditor.records import (
     CATEGORY_ORDER,
@@ -25,6 +26,7 @@ from auditor.records import (
     record_to_dict,
 )
 from auditor.report.coverage import build_coverage
+from auditor.report.endpoint_owners import OWNER_COLUMNS, add_owner_columns, owner_columns
 from auditor.report.findings import build_findings, data_verdicts, who_received_what
 from auditor.timefmt import iso_utc
 
@@ -71,12 +73,14 @@ def _known_sum(values: pd.Series) -> Any:
     return values.sum(min_count=1)
 
 
-def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) -> pd.DataFrame:
-    """One row per endpoint with traffic totals, sorted by category then bytes."""
-    columns = ["host", "domain", "ips", "ports", "protocols", "host_sources", "entity",
-               "category", "first_party", "label", *ENDPOINT_INTEGER_COLUMNS, "first_seen",
-               "last_seen"]
-    integers = dict.fromkeys(ENDPOINT_INTEGER_COLUMNS, "Int64")
+def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification],
+                    owners: dict[str, AddressOwner] | None = None) -> pd.DataFrame:
+    """One row per endpoint with traffic totals, sorted by category then bytes; `owners`
+    (who holds each public server address) fills the AS and country columns."""
+    columns = ["host", "domain", "ips", *OWNER_COLUMNS, "ports", "protocols", "host_sources",
+               "entity", "category", "first_party", "label", *ENDPOINT_INTEGER_COLUMNS,
+               "first_seen", "last_seen"]
+    integers = dict.fromkeys((*ENDPOINT_INTEGER_COLUMNS, "asn"), "Int64")
     if flows.empty:
         return pd.DataFrame(columns=columns).astype(integers)
     frame = flows.assign(
@@ -102,6 +106,7 @@ def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification]) ->
     table["first_party"] = [verdicts[h].first_party for h in table["host"]]
     table["label"] = [verdicts[h].label for h in table["host"]]
     table["domain"] = [registrable_domain(h) for h in table["host"]]
+    add_owner_columns(table, owner_columns(flows, endpoint_of(flows), owners or {}))
     rank = {c.value: i for i, c in enumerate(CATEGORY_ORDER)}
     table["_rank"] = table["category"].map(rank)
     table["_bytes"] = table["bytes_up"].fillna(0) + table["bytes_down"].fillna(0)
@@ -122,7 +127,7 @@ def build_report(session: SessionData) -> BuiltReport:
     """The report.json document and the flows and endpoints tables."""
     flows = flows_frame(session)
     verdicts = endpoint_verdicts(session, flows)
-    endpoints = endpoints_frame(flows, verdicts)
+    endpoints = endpoints_frame(flows, verdicts, session.address_owners)
     findings = build_findings(session.flows, session.findings, session.classifications,
                               session.show_values, session.name_classifications)
     document = {
@@ -157,6 +162,8 @@ def _session_section(session: SessionData) -> dict[str, Any]:
         "ended": iso_utc(max(ends)) if ends else None,
         "catalog": session.catalog_files,
         "lists": session.lists,  # standard lists used: name, version, fetched, licence, entries
+        # where endpoints' asn, as_org and country come from: name, date, licence
+        "address_databases": session.address_databases,
     }
 
 
