@@ -90,6 +90,31 @@ def is_pinning_refusal(visibility: str | None, error: str | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """What the payloads of a real-time media flow showed: STUN and TURN, DTLS, RTP/RTCP
+    (SRTP/SRTCP), Zoom's framing, Agora's and Discord's handshakes. `Flow.media` holds it when
+    any of them was recognised. Addresses are `host:port` text (`[v6]:port`); unknown is None.
+    """
+
+    protocols: tuple[str, ...]  # every media protocol recognised, in the order first seen
+    stun_methods: tuple[str, ...] | None = None  # "binding", "allocate", "send", ...
+    relay: bool | None = None  # True: TURN relaying seen (allocation, relayed data, channels)
+    turn_realm: str | None = None  # REALM of a TURN server: names the relay's operator
+    software: tuple[str, ...] | None = None  # STUN/TURN SOFTWARE values, both sides
+    mapped_address: str | None = None  # the client's public address as the server saw it
+    relayed_address: str | None = None  # the relay address a TURN server allocated
+    peer_addresses: tuple[str, ...] | None = None  # peers the client reached through a relay
+    ice: bool | None = None  # True: ICE connectivity checks (STUN with ICE attributes)
+    srtp_evidence: str | None = None  # why RTP counts as SRTP: dtls, srtcp, zoom, discord, ice
+    rtp_packets: int | None = None  # RTP/SRTP packets counted (UDP)
+    rtcp_packets: int | None = None
+    ssrc_count: int | None = None  # distinct RTP streams (SSRCs), counted up to 64
+    payload_types: tuple[int, ...] | None = None  # RTP payload types seen
+    packet_rate: float | None = None  # RTP packets per second over the flow's duration
+    zoom_kinds: tuple[str, ...] | None = None  # Zoom framing: audio, video, screen-share, rtcp
+
+
+@dataclass(frozen=True, slots=True)
 class Flow:
     """One transport conversation, or one HTTP exchange inside a proxied connection.
 
@@ -131,6 +156,7 @@ class Flow:
     request_content_type: str | None = None
     response_content_type: str | None = None
     error: str | None = None
+    media: Media | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +328,8 @@ def flow_from_dict(data: dict[str, Any]) -> Flow:
             value = tuple(int(v) for v in value)
         elif f.name in ("alpn", "dns_names") and value is not None:
             value = tuple(str(v) for v in value)
+        elif f.name == "media" and value is not None:
+            value = media_from_dict(value)
         elif f.name in ("ts_start", "ts_end"):
             value = _number(value, f.name)
         elif f.name in _WHOLE_NUMBER_FIELDS and value is not None:
@@ -317,6 +345,38 @@ _TEXT_FIELDS = frozenset({"flow_id", "client_ip", "server_ip", "host", "app_prot
                           "http_host", "name_evidence", "tunnel", "method", "url",
                           "http_version", "request_content_type", "response_content_type",
                           "error"})
+
+
+def media_from_dict(data: Any) -> Media:
+    """Rebuild a flow's Media block from its JSON form; raises ValueError on a bad one."""
+    if not isinstance(data, dict) or not isinstance(data.get("protocols"), list):
+        raise ValueError("media must be an object with a list of protocols")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(Media):
+        value = data.get(f.name)
+        if value is None:
+            continue
+        hint = _MEDIA_HINTS[f.name]
+        if isinstance(value, list) != hint.startswith("tuple"):
+            raise ValueError(f"media.{f.name} has the wrong type")
+        if isinstance(value, list):
+            kind = int if "int" in hint else str
+            if not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+                raise ValueError(f"media.{f.name} must be a list of {kind.__name__}")
+            value = tuple(value)
+        elif hint.startswith("bool") and not isinstance(value, bool):
+            raise ValueError(f"media.{f.name} must be true or false")
+        elif hint.startswith("int"):
+            value = _whole(value, f"media.{f.name}")
+        elif hint.startswith("float"):
+            value = _number(value, f"media.{f.name}")
+        elif hint.startswith("str") and not isinstance(value, str):
+            raise ValueError(f"media.{f.name} must be text")
+        kwargs[f.name] = value
+    return Media(**kwargs)
+
+
+_MEDIA_HINTS = {f.name: str(f.type) for f in dataclasses.fields(Media)}
 
 
 def _number(value: Any, name: str) -> float:

@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 import auditor.capture.inspector as flow_inspector
+from auditor.capture.media_record import LABEL_ORDER
 from auditor.audit import run_audit
 from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
 from auditor.classify.catalog import Catalog
@@ -37,13 +38,14 @@ def gquic_hello(server_name: bytes) -> bytes:
 
 
 def inspector_labels() -> set[str]:
-    """Every app_proto the pcap inspector can set: literal labels in its code and its tables."""
+    """Every app_proto the pcap inspector can set: literal labels in its code and its tables,
+    and the media protocols its media sniffer names."""
     source = Path(flow_inspector.__file__).read_text()
     literal = set(re.findall(r'_set_proto\("([a-z0-9-]+)"', source))
     literal |= set(re.findall(r'_set_proto\("([a-z0-9-]+)" if', source))
     literal |= set(re.findall(r'else "([a-z0-9-]+)"\)', source))
     return literal | set(flow_inspector.UDP_PORT_LABELS.values()) | set(
-        flow_inspector.DNS_PORTS.values())
+        flow_inspector.DNS_PORTS.values()) | set(LABEL_ORDER)
 
 
 def test_every_inspector_label_has_a_visibility() -> None:

@@ -56,7 +56,7 @@ def test_zoom_sample_is_classified_as_its_readme_says(zoom_report: dict[str, Any
     check("zoomfrn170mmr.zoom.us", "first-party", "Zoom", "sni")  # TLS on port 8443
     assert endpoints["zoomfrn170mmr.zoom.us"]["ports"] == [8443]
     check("zoomfrn169mmr.zoom.us", "first-party", "Zoom", "dns")  # UDP media, no SNI
-    assert {"stun", "udp"} <= set(endpoints["zoomfrn169mmr.zoom.us"]["protocols"])
+    assert {"stun", "rtp"} <= set(endpoints["zoomfrn169mmr.zoom.us"]["protocols"])
     check("206.247.41.10", "first-party", "Zoom", "ip-range")
     check("ocsp.digicert.com", "third-party", "DigiCert", "http-host")
     check("updates.example.net", "unknown", None, "sni")

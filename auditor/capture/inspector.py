@@ -2,18 +2,22 @@
 states (TLS/DTLS/QUIC SNI, HTTP Host), plus the DNS answers it carries.
 
 Only the first payloads of a flow are looked at; the flow table stops calling once `done` is
-set, so long media streams cost nothing here. Direction `0` is the side that sent the flow's
-first packet, `1` the other; `client_hint` records which side protocol evidence says is the
-client (the one that sent a ClientHello, an HTTP request, a DNS query or a STUN request).
+set. Media flows (STUN/TURN, DTLS, RTP, Zoom's framing, ...) are handed to a `MediaSniffer`,
+which after its first datagrams only counts RTP headers. Direction `0` is the side that sent
+the flow's first packet, `1` the other; `client_hint` records which side protocol evidence
+says is the client (the one that sent a ClientHello, an HTTP request, a DNS query or a STUN
+request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from auditor.capture.media_sniffer import MediaSniffer, start_media
+from auditor.capture.tcp_media import TcpMediaFrames
 from auditor.capture.tcp_prefix import StreamPrefix
 from auditor.protocols.dns import DnsError, DnsMessage, parse_dns
-from auditor.protocols.gquic import gquic_chlo_sni
+from auditor.protocols.gquic import VERSION_Q050, gquic_chlo_sni, q050_server_name
 from auditor.protocols.http import (
     HttpHeadError,
     HttpRequestBytes,
@@ -44,11 +48,6 @@ UDP_PORT_LABELS = {
     67: "dhcp", 68: "dhcp", 123: "ntp", 137: "netbios-ns", 138: "netbios-dgm", 161: "snmp",
     546: "dhcpv6", 547: "dhcpv6", 1900: "ssdp", 3702: "ws-discovery", 5060: "sip",
 }
-STUN_MAGIC_COOKIE = b"\x21\x12\xa4\x42"
-# Binding request/response/error and shared-secret messages of RFC 3489.
-CLASSIC_STUN_TYPES = frozenset({b"\x00\x01", b"\x01\x01", b"\x01\x11", b"\x00\x02",
-                                b"\x01\x02", b"\x01\x12"})
-DTLS_VERSIONS = (b"\xfe\xff", b"\xfe\xfd", b"\xfe\xfc")
 MAX_UDP_INSPECTED = 12
 MAX_QUERIES_KEPT = 256
 MAX_DNS_FAILURES = 8  # malformed messages reported per flow; all of them if nothing parsed
@@ -69,11 +68,13 @@ class FlowInspector:
         "_dns_port",
         "_dns_sink",
         "_dns_successes",
+        "_media",
         "_prefixes",
         "_quic",
         "_quic_client",
         "_quic_dcid",
         "_stalled",
+        "_tcp_media",
         "_udp_seen",
         "alpn",
         "app_proto",
@@ -89,7 +90,7 @@ class FlowInspector:
     def __init__(self, sport: int, dport: int, anomaly: AnomalySink, dns_sink: DnsSink) -> None:
         self.app_proto: str | None = None
         self.sni: str | None = None
-        self.sni_kind: str | None = None  # "sni" | "quic-sni" | "dtls-sni"
+        self.sni_kind: str | None = None  # "sni" | "quic-sni" | "dtls-sni" | "sd-rtn-sni"
         self.alpn: tuple[str, ...] | None = None
         self.http: HttpRequestHead | None = None
         self.client_stream: bytes | None = None  # plaintext HTTP: what the client sent
@@ -105,6 +106,8 @@ class FlowInspector:
         self._quic: ClientHelloAssembler | None = None
         self._quic_client: int | None = None
         self._quic_dcid: bytes | None = None
+        self._media: MediaSniffer | None = None  # set once a media protocol is recognised
+        self._tcp_media: TcpMediaFrames | None = None
         self._dns_port = next((p for p in (dport, sport) if p in DNS_PORTS), None)
         self._anomaly = anomaly
         self._dns_sink = dns_sink
@@ -158,6 +161,8 @@ class FlowInspector:
         elif prefix.startswith(b"SSH-"):
             self._set_proto("ssh")
             self._finish_direction(direction)
+        elif self._sniff_tcp_media(direction, prefix):
+            pass
         elif len(prefix) >= 4 or prefix[0] != 0x16:
             self._finish_direction(direction)
 
@@ -201,6 +206,26 @@ class FlowInspector:
         if len(prefix) >= TCP_PREFIX_LIMIT:
             self._finish_direction(direction)
 
+    def _sniff_tcp_media(self, direction: int, prefix: bytes) -> bool:
+        """STUN/TURN over TCP and RTP framed as RFC 4571 says; True while it is (or may be)
+        such a stream and more of it is wanted."""
+        if self.app_proto is not None:
+            return False
+        frames = self._tcp_media
+        if frames is None:
+            frames = self._tcp_media = TcpMediaFrames(self)
+        wanted = frames.feed(direction, prefix)
+        if not wanted:
+            self._finish_direction(direction)
+        return frames.recognised or wanted
+
+    @property
+    def media_sniffer(self) -> MediaSniffer | None:
+        """The media sniffer of a UDP or TCP media flow, or None."""
+        if self._media is not None:
+            return self._media
+        return self._tcp_media.sniffer if self._tcp_media is not None else None
+
     def http_requests(self) -> list[HttpRequestBytes]:
         """The plaintext HTTP requests the client sent, as far as they were kept."""
         if self.client_stream is None:
@@ -229,6 +254,14 @@ class FlowInspector:
         if self._dns_port is not None:
             self._take_dns(direction, payload)
             return
+        media = self._media
+        if media is not None:
+            if media.counting:  # the hot path of a long media stream
+                media.count(payload)
+                return
+            media.feed(direction, payload)
+            self.done = media.finished
+            return
         self._udp_seen += 1
         if self._udp_seen > MAX_UDP_INSPECTED:
             self.done = True
@@ -236,24 +269,22 @@ class FlowInspector:
         first = payload[0]
         if first & 0x80 and is_quic_long_header_initial(payload):
             self._sniff_quic(direction, payload)
-        elif is_stun(payload):
-            self._set_proto("stun")
-            if payload[0:2] == b"\x00\x01":  # Binding Request
-                self._hint_client(direction)
-        elif 20 <= first <= 23 and payload[1:3] in DTLS_VERSIONS:
-            self._sniff_dtls(direction, payload)
         elif looks_like_http_request(payload):
             self._sniff_udp_http(direction, sport, dport, payload)
         elif self._sniff_gquic(direction, payload):
             pass
         elif self.app_proto is None:
+            self._media = start_media(direction, sport, dport, payload, self)
+            if self._media is not None:
+                return
             label = UDP_PORT_LABELS.get(dport) or UDP_PORT_LABELS.get(sport)
             if label is not None:
                 self._set_proto(label)
                 self.done = True
 
     def _sniff_quic(self, direction: int, payload: bytes) -> None:
-        self._set_proto("quic")
+        q050 = int.from_bytes(payload[1:5], "big") == VERSION_Q050
+        self._set_proto("gquic" if q050 else "quic")
         if self._quic_client is None:
             self._quic_client = direction
         if direction != self._quic_client or self.sni is not None:
@@ -266,6 +297,9 @@ class FlowInspector:
             if crypto is None:
                 return
             self._hint_client(direction)
+            if q050:
+                self._take_q050(crypto.fragments)
+                return
             if assembler is None:
                 assembler = self._quic = ClientHelloAssembler()
                 self._quic_dcid = crypto.dcid
@@ -275,6 +309,16 @@ class FlowInspector:
             return
         if hello is not None:
             self._take_client_hello(hello, "quic-sni", parse_client_hello)
+
+    def _take_q050(self, fragments: tuple[tuple[int, bytes], ...]) -> None:
+        """Google QUIC Q050: a CHLO tag table in the decrypted CRYPTO stream."""
+        try:
+            name = q050_server_name(fragments)
+        except QuicInitialError as exc:
+            self._anomaly("gquic-hello-malformed", str(exc))
+            return
+        if name is not None and self.sni is None:
+            self.sni, self.sni_kind = name, "quic-sni"
 
     def _sniff_gquic(self, direction: int, payload: bytes) -> bool:
         """Google QUIC's clear-text hello; True if the datagram was one."""
@@ -290,13 +334,6 @@ class FlowInspector:
         if self.sni is None:
             self.sni, self.sni_kind = name, "quic-sni"
         return True
-
-    def _sniff_dtls(self, direction: int, payload: bytes) -> None:
-        self._set_proto("dtls")
-        # Record header 13 bytes, then a handshake header of 12; type 1 is ClientHello.
-        if payload[0] == 22 and len(payload) > 25 and payload[13] == 1:
-            self._hint_client(direction)
-            self._take_client_hello(payload[13:], "dtls-sni", parse_dtls_client_hello)
 
     def _sniff_udp_http(self, direction: int, sport: int, dport: int, payload: bytes) -> None:
         self._set_proto("ssdp" if 1900 in (sport, dport) else "http")
@@ -348,6 +385,25 @@ class FlowInspector:
                     self.dns_queries.append(name)
         self._dns_sink(direction, message)
 
+    # --- what the media sniffer reports (InspectorHooks) -------------------------------------
+
+    def hint_client(self, direction: int) -> None:
+        """The side at `direction` behaves as the client (a STUN request, a hello)."""
+        self._hint_client(direction)
+
+    def take_dtls_hello(self, handshake: bytes) -> None:
+        """A DTLS ClientHello: its server name and ALPN."""
+        self._take_client_hello(handshake, "dtls-sni", parse_dtls_client_hello)
+
+    def take_name(self, name: str, kind: str) -> None:
+        """A server name a media hello stated."""
+        if self.sni is None:
+            self.sni, self.sni_kind = name, kind
+
+    def note_anomaly(self, kind: str, detail: str) -> None:
+        """Something malformed in the flow's media."""
+        self._anomaly(kind, detail)
+
     def _set_proto(self, proto: str) -> None:
         if self.app_proto is None:
             self.app_proto = proto
@@ -356,13 +412,3 @@ class FlowInspector:
         if self.client_hint is None:
             self.client_hint = direction
 
-
-def is_stun(payload: bytes) -> bool:
-    """A STUN message (RFC 5389 with its magic cookie, or classic RFC 3489 STUN whose
-    length field matches the datagram)."""
-    if len(payload) < 20 or payload[0] & 0xC0:
-        return False
-    if payload[4:8] == STUN_MAGIC_COOKIE:
-        return True
-    length = int.from_bytes(payload[2:4], "big")
-    return length == len(payload) - 20 and payload[0:2] in CLASSIC_STUN_TYPES

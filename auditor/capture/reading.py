@@ -28,13 +28,17 @@ from auditor.records import (
 )
 
 # What a protocol label says about visibility: every label the inspector sets is in one set
-# (Google QUIC's hello is readable, but what follows it is encrypted like IETF QUIC's).
-ENCRYPTED_PROTOS = frozenset({"tls", "quic", "gquic", "dtls", "ssh", "srtp", "srtcp"})
+# (Google QUIC's and Agora's hellos are readable, but what follows them is not; Zoom and
+# Discord encrypt the media payload behind readable headers, as SRTP does).
+ENCRYPTED_PROTOS = frozenset({"tls", "quic", "gquic", "dtls", "ssh", "srtp", "srtcp",
+                              "zoom-media", "discord-voice", "sd-rtn"})
 PLAINTEXT_PROTOS = frozenset({"dns", "mdns", "llmnr", "http", "ssdp", "stun", "turn", "dhcp",
                               "dhcpv6", "netbios-ns", "netbios-dgm", "ntp", "snmp",
                               "ws-discovery", "sip", "rtp", "rtcp"})
 SNI_SOURCES = {"sni": HostSource.SNI, "quic-sni": HostSource.QUIC_SNI,
-               "dtls-sni": HostSource.DTLS_SNI}
+               "dtls-sni": HostSource.DTLS_SNI, "sd-rtn-sni": HostSource.QUIC_SNI}
+# Where a server name was stated, in name_evidence (default: the client's first handshake).
+SNI_PLACES = {"sd-rtn-sni": "the client's Agora SD-RTN hello"}
 LOCAL_RESOLUTION = frozenset({"mdns", "llmnr"})  # their answers name local addresses only
 
 
@@ -137,12 +141,20 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
         down_p, down_b, up_p, up_b = counts
     info = state.payload_info
     app_proto = info.app_proto if info else None
+    sniffer = info.media_sniffer if info else None
+    media = None
+    if sniffer is not None:
+        media = sniffer.seen.media(client, state.ts_last - state.ts_first,
+                                   counted=transport is Transport.UDP)
+        app_proto = sniffer.seen.label() or app_proto
     sni = info.sni if info else None
     http = info.http if info else None
     host, host_source, evidence = None, HostSource.NONE, None
     if sni is not None and info is not None:
-        host, host_source = sni, SNI_SOURCES[info.sni_kind or "sni"]
-        evidence = f"{host_source.value.upper()} {sni} in the client's first handshake"
+        kind = info.sni_kind or "sni"
+        host, host_source = sni, SNI_SOURCES[kind]
+        place = SNI_PLACES.get(kind, "the client's first handshake")
+        evidence = f"{host_source.value.upper()} {sni} in {place}"
     elif http is not None and http.host is not None and not is_ip_address(http.host):
         # An address in Host (SSDP's 239.255.255.250:1900) is not a name: only in http_host.
         host, host_source = http.host, HostSource.HTTP_HOST
@@ -182,6 +194,7 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
         vlan=state.vlans,
         method=http.method if http else None,
         url=http.url if http else None,
+        media=media,
     )
 
 

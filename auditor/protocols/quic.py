@@ -7,8 +7,9 @@ protection and returns the CRYPTO fragments of a datagram; `ClientHelloAssembler
 connection's fragments (a post-quantum ClientHello spans several packets) into the bytes that
 `auditor.protocols.tls.parse_client_hello` decodes.
 
-Versions: QUIC v1 and v2, IETF drafts 22-34, mvfst (0xfaceb001/2/e), Google QUIC T050/T051.
-Google QUIC Q024-Q046 sends its hello (CHLO) in clear: `gquic_chlo_sni`. Q050 is unsupported.
+Versions: QUIC v1 and v2, IETF drafts 22-34, mvfst (0xfaceb001/2/e), Google QUIC T050/T051
+and Q050 (whose CRYPTO stream is a gQUIC CHLO, not a ClientHello: `gquic.q050_server_name`).
+Google QUIC Q024-Q046 sends its hello (CHLO) in clear: `gquic_chlo_sni`.
 Only client packets decrypt (a server's Initial is keyed by a DCID its packet does not carry
 and raises `QuicInitialError`), so feed the client-to-server direction. No I/O here.
 """
@@ -66,6 +67,7 @@ _SALT_D23 = bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502")  # drafts 
 _SALT_D29 = bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899")  # drafts 29-32
 _SALT_T050 = bytes.fromhex("7ff579e5acd072915580304c43a2367c60488310")  # Google QUIC T050
 _SALT_T051 = bytes.fromhex("7a4edef4e7ccee5fa4506c19124fc8ccda6e033d")  # Google QUIC T051
+_SALT_Q050 = bytes.fromhex("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45")  # Google QUIC Q050
 
 
 def _ietf(salt: bytes) -> _Version:
@@ -82,6 +84,7 @@ _VERSIONS: dict[int, _Version] = {
     0xFACEB00E: _ietf(_SALT_D23),  # mvfst experimental
     0x54303530: _Version(_SALT_T050, 0x00, 0x30, b"quic ", False),  # "T050"
     0x54303531: _Version(_SALT_T051, 0x00, 0x30, b"quic ", False),  # "T051"
+    0x51303530: _Version(_SALT_Q050, 0x00, 0x30, b"quic ", False),  # "Q050"
 }
 _DRAFT_SALTS = ((22, 22, _SALT_D22), (23, 28, _SALT_D23), (29, 32, _SALT_D29), (33, 34, _SALT_V1))
 for _first, _last, _salt in _DRAFT_SALTS:
