@@ -19,71 +19,84 @@ The mix models a call of about an hour from a laptop on a home LAN:
   carries a ClientHello with SNI, then short-header packets.
 * LAN noise: ARP, LLDP, mDNS, SSDP, pings.
 
-Writing a million packets with scapy's layers would take many minutes, so payload templates
-(DNS messages, TLS ClientHellos, ARP/LLDP frames) are built with scapy once and every frame is
-assembled with `struct` (Ethernet, IPv4/IPv6, UDP/TCP headers; checksums are left zero).
-Every random choice comes from `random.Random` seeded from the seed and a label, so the same
-arguments give a byte-identical file. Generation runs at about 170k packets/s.
+This script only plans the session; the checkout's `trafficgen` library builds the packets:
+payload templates (DNS messages, ClientHellos) with scapy once, then every frame with `struct`
+as its turn comes (`trafficgen.streams`, checksums left zero). Every random choice comes from
+`random.Random` seeded from the seed and a label, so the same arguments give a byte-identical
+file. Generation runs at about 170k packets/s.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
-import ipaddress
 import itertools
 import json
 import random
-import struct
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # trafficgen/ sits in the checkout, it is not installed
+    sys.path.insert(0, str(ROOT))
+
+from trafficgen import lan  # noqa: E402
+from trafficgen.addresses import BROADCAST_MAC, ZERO_MAC, AddressPool, host  # noqa: E402
+from trafficgen.dns import Answer, lookup_templates  # noqa: E402
+from trafficgen.expected import Manifest, unique_flows  # noqa: E402
+from trafficgen.http import http_message  # noqa: E402
+from trafficgen.ip import PROTO_ICMP, icmp_echo  # noqa: E402
+from trafficgen.links import (  # noqa: E402
+    ETHERTYPE_ARP,
+    LINKTYPE_ETHERNET,
+    ethernet,
+    host_frame,
+    udp_frame,
+)
+from trafficgen.plan import SessionPlan  # noqa: E402
+from trafficgen.quic import quic_client_initial  # noqa: E402
+from trafficgen.streams import (  # noqa: E402
+    DnsExchange,
+    Noise,
+    Ports,
+    dns_lookup,
+    ice_probe,
+    media_stream,
+    quic_session,
+    tcp_session,
+)
+from trafficgen.timeline import MS, SECOND, Frame, Seeds, counted  # noqa: E402
+from trafficgen.tls import compact_hello  # noqa: E402
+from trafficgen.writers import write_capture  # noqa: E402
 
 GENERATOR_VERSION = 2
-START_US = int(datetime(2026, 11, 2, 14, 0, tzinfo=UTC).timestamp()) * 1_000_000
-SECOND = 1_000_000
-MS = 1_000
+START_US = int(datetime(2026, 11, 2, 14, 0, tzinfo=UTC).timestamp()) * SECOND
 
-Frame = tuple[int, bytes]  # (timestamp in microseconds, Ethernet frame)
-
-# --- addresses ---------------------------------------------------------------------------------
-
-
-def mac(text: str) -> bytes:
-    return bytes.fromhex(text.replace(":", ""))
-
-
-@dataclass(frozen=True, slots=True)
-class Host:
-    ip: bytes
-    mac: bytes
-
-    @property
-    def text(self) -> str:
-        return str(ipaddress.ip_address(self.ip))
-
-
-def host(addr: str, hw: str = "00:1a:2b:00:00:01") -> Host:
-    return Host(ipaddress.ip_address(addr).packed, mac(hw))
-
+# --- the home LAN ------------------------------------------------------------------------------
 
 GATEWAY_MAC = "a4:91:b1:0c:22:01"
-LAPTOP = host("192.168.1.23", "3c:22:fb:7a:10:5e")
-LAPTOP6 = host("2001:db8:4a1:10::23", "3c:22:fb:7a:10:5e")
+LAPTOP_MAC = "3c:22:fb:7a:10:5e"
+LAPTOP = host("192.168.1.23", LAPTOP_MAC)
+LAPTOP6 = host("2001:db8:4a1:10::23", LAPTOP_MAC)
 GATEWAY = host("192.168.1.1", GATEWAY_MAC)  # also the DNS resolver
 PRINTER = host("192.168.1.50", "00:80:77:31:0a:9c")
 TV = host("192.168.1.61", "a8:23:fe:01:77:42")
 PUBLIC_DNS = host("9.9.9.9", GATEWAY_MAC)
-BROADCAST_MAC = b"\xff" * 6
-MDNS_GROUP = Host(ipaddress.ip_address("224.0.0.251").packed, mac("01:00:5e:00:00:fb"))
-SSDP_GROUP = Host(ipaddress.ip_address("239.255.255.250").packed, mac("01:00:5e:7f:ff:fa"))
+MDNS_NAME = "printer-3f.local"
+# LLDP from the home switch every 30 s: chassis id (its MAC), port id, TTL 120, end. (The port
+# id TLV says 3 bytes for "eth1": parsers that check it call the frame malformed.)
+LLDP_TLVS = bytes.fromhex("020704a491b10c2201" "0403056574683100" "06020078" "0000")
+NOISE_KINDS = ("arp", "lldp", "mdns", "ssdp-notify", "ssdp-search", "ping", "printer-ping")
+NOISE_WEIGHTS = (25, 10, 20, 15, 5, 20, 5)
+
+# --- who the laptop talks to -------------------------------------------------------------------
 
 # Sites reached over TLS or QUIC: name, CNAME chain behind it, IPv4 block, IPv6 prefix, weight.
-TLS_SITES: list[tuple[str, tuple[str, ...], str, str | None, int]] = [
+Site = tuple[str, tuple[str, ...], str, str | None, int]
+TLS_SITES: list[Site] = [
     ("zoom.us", (), "170.114.52", None, 6),
     ("us05web.zoom.us", ("us05web.zoom.us.cdn.cloudflare.net",), "170.114.10", None, 10),
     ("us05st1.zoom.us", (), "170.114.45", None, 4),
@@ -107,13 +120,13 @@ TLS_SITES: list[tuple[str, tuple[str, ...], str, str | None, int]] = [
     ("api.amplitude.com", (), "52.37.1", None, 1),
     ("file.zoom.us", ("file.zoom.us.cdn.cloudflare.net",), "104.16.9", None, 1),
 ]
-QUIC_SITES: list[tuple[str, tuple[str, ...], str, str | None, int]] = [
+QUIC_SITES: list[Site] = [
     ("www.google.com", (), "142.250.184", None, 3),
     ("meet.google.com", (), "142.250.74", None, 3),
     ("fonts.gstatic.com", ("gstatic.l.google.com",), "142.250.179", None, 2),
     ("www.youtube.com", ("youtube-ui.l.google.com",), "142.250.181", None, 1),
 ]
-HTTP_SITES: list[tuple[str, tuple[str, ...], str, str | None, int]] = [
+HTTP_SITES: list[Site] = [
     ("ocsp.digicert.com", ("ocsp.edge.digicert.com", "fp2e7a.wpc.phicdn.net"), "192.229.211",
      None, 1),
 ]
@@ -136,270 +149,18 @@ MEDIA_SERVERS = {
     19302: ("74.125", "{ip}.meetings.googleusercontent.com"),
 }
 
-# --- frame assembly ------------------------------------------------------------------------
-
-_ETH = struct.Struct("!6s6sH")
-_IP4 = struct.Struct("!BBHHHBBH4s4s")
-_IP6 = struct.Struct("!IHBB16s16s")
-_UDP = struct.Struct("!HHHH")
-_TCP = struct.Struct("!HHIIBBHHH")
-_RTP = struct.Struct("!BBHII")
-_PCAP_RECORD = struct.Struct("<IIII")
-TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-SYN_OPTIONS = bytes.fromhex("020405b40402080a0000000000000000") + bytes.fromhex("01030307")
-
-
-def ip_frame(src: Host, dst: Host, proto: int, l4: bytes, ident: int, ttl: int = 64) -> bytes:
-    """Ethernet + IPv4 or IPv6 header + the given transport bytes (checksums zero)."""
-    if len(src.ip) == 4:
-        return b"".join((
-            _ETH.pack(dst.mac, src.mac, 0x0800),
-            _IP4.pack(0x45, 0, 20 + len(l4), ident & 0xFFFF, 0x4000, ttl, proto, 0, src.ip,
-                      dst.ip),
-            l4,
-        ))
-    return b"".join((
-        _ETH.pack(dst.mac, src.mac, 0x86DD),
-        _IP6.pack(0x60000000, len(l4), proto, ttl, src.ip, dst.ip),
-        l4,
-    ))
-
-
-def udp_frame(src: Host, dst: Host, sport: int, dport: int, payload: bytes, ident: int,
-              ttl: int = 64) -> bytes:
-    return ip_frame(src, dst, 17, _UDP.pack(sport, dport, 8 + len(payload), 0) + payload,
-                    ident, ttl)
-
-
-class Noise:
-    """A fixed buffer of random bytes; payloads are slices of it."""
-
-    def __init__(self, rng: random.Random, size: int = 1 << 20) -> None:
-        self.data = rng.randbytes(size)
-        self.size = size
-
-    def take(self, length: int, where: int) -> bytes:
-        start = (where * 7919) % (self.size - length - 1)
-        return self.data[start : start + length]
-
-
-class Ports:
-    """Ephemeral ports handed out in turn, as a client OS does."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.next = rng.randrange(32768, 60999)
-
-    def take(self) -> int:
-        port = self.next
-        self.next = 32768 if port >= 60999 else port + 1
-        return port
-
-
-# --- payload templates (scapy, once) ---------------------------------------------------------
-
-
-def tls_client_hello_record(rng: random.Random, name: str, alpn: tuple[str, ...],
-                            quic: bool = False) -> bytes:
-    """A TLS 1.3 ClientHello in a handshake record, built with scapy's TLS layer."""
-    from scapy.layers.tls.extensions import (
-        ProtocolName,
-        ServerName,
-        TLS_Ext_ALPN,
-        TLS_Ext_ServerName,
-        TLS_Ext_SignatureAlgorithms,
-        TLS_Ext_SupportedGroups,
-        TLS_Ext_SupportedVersion_CH,
-        TLS_Ext_Unknown,
-    )
-    from scapy.layers.tls.handshake import TLSClientHello
-    from scapy.layers.tls.keyexchange_tls13 import KeyShareEntry, TLS_Ext_KeyShare_CH
-    from scapy.layers.tls.record import TLS
-
-    ext = [
-        TLS_Ext_ServerName(servernames=[ServerName(servername=name.encode())]),
-        TLS_Ext_SupportedGroups(groups=[29, 23, 24]),
-        TLS_Ext_SignatureAlgorithms(sig_algs=[0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501]),
-        TLS_Ext_ALPN(protocols=[ProtocolName(protocol=p.encode()) for p in alpn]),
-        TLS_Ext_SupportedVersion_CH(versions=[0x0304] if quic else [0x0304, 0x0303]),
-        TLS_Ext_KeyShare_CH(client_shares=[KeyShareEntry(group=29,
-                                                         key_exchange=rng.randbytes(32))]),
-    ]
-    if quic:  # quic_transport_parameters: initial_max_data and a source connection id
-        ext.append(TLS_Ext_Unknown(type=0x39, val=bytes.fromhex("04048010000005048010000f00")))
-    hello = TLSClientHello(
-        version=0x0303, gmt_unix_time=rng.getrandbits(32), random_bytes=rng.randbytes(28),
-        sid=b"" if quic else rng.randbytes(32),
-        ciphers=[0x1301, 0x1302, 0x1303] if quic else [0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F,
-                                                      0xC02C, 0xC030, 0xCCA9, 0xCCA8],
-        comp=[0], ext=ext,
-    )
-    return bytes(TLS(type=22, version=0x0301, msg=[hello]))
-
-
-def dns_query(name: str, qtype: str) -> bytes:
-    from scapy.layers.dns import DNS, DNSQR
-
-    return bytes(DNS(id=0, rd=1, qd=[DNSQR(qname=name, qtype=qtype)]))
-
-
-def dns_response(name: str, qtype: str, chain: tuple[str, ...], addresses: list[str],
-                 ttl: int, rcode: int = 0) -> bytes:
-    from scapy.layers.dns import DNS, DNSQR, DNSRR
-
-    records = []
-    owner = name
-    for target in chain:
-        records.append(DNSRR(rrname=owner, type="CNAME", rdata=target, ttl=ttl))
-        owner = target
-    for address in addresses:
-        records.append(DNSRR(rrname=owner, type=qtype, rdata=address, ttl=ttl))
-    return bytes(DNS(id=0, qr=1, rd=1, ra=1, rcode=rcode, qd=[DNSQR(qname=name, qtype=qtype)],
-                     an=records))
-
-
-def mdns_announcement(name: str, address: str) -> bytes:
-    from scapy.layers.dns import DNS, DNSRR
-
-    return bytes(DNS(id=0, qr=1, aa=1, qd=[],
-                     an=[DNSRR(rrname=name, type="A", rdata=address, ttl=120, rclass=0x8001)]))
-
-
-def arp_frame(src: Host, target_ip: bytes, reply_to: Host | None) -> bytes:
-    from scapy.layers.l2 import ARP, Ether
-
-    if reply_to is None:
-        frame = Ether(src=src.mac, dst=BROADCAST_MAC) / ARP(
-            op=1, hwsrc=src.mac, psrc=str(ipaddress.ip_address(src.ip)),
-            pdst=str(ipaddress.ip_address(target_ip)))
-    else:
-        frame = Ether(src=src.mac, dst=reply_to.mac) / ARP(
-            op=2, hwsrc=src.mac, psrc=str(ipaddress.ip_address(src.ip)), hwdst=reply_to.mac,
-            pdst=str(ipaddress.ip_address(reply_to.ip)))
-    return bytes(frame).ljust(60, b"\x00")
-
-
-def lldp_frame() -> bytes:
-    # chassis id, port id, TTL, end; sent by the home switch every 30 s
-    tlvs = bytes.fromhex("020704a491b10c2201" "0403056574683100" "06020078" "0000")
-    return _ETH.pack(mac("01:80:c2:00:00:0e"), mac(GATEWAY_MAC), 0x88CC) + tlvs.ljust(46, b"\0")
-
-
-def stun(msg_type: int, txid: bytes, attrs: bytes) -> bytes:
-    return struct.pack("!HHI", msg_type, len(attrs), 0x2112A442) + txid + attrs
-
-
-STUN_REQUEST_ATTRS = (
-    bytes.fromhex("0006000c") + b"a3f1:9c2e1b7d"[:12]  # USERNAME
-    + bytes.fromhex("002400046e7f00ff")  # PRIORITY
-    + bytes.fromhex("802a000801020304050607080008001400") + bytes(19)  # ICE-CONTROLLING, MI
-    + bytes.fromhex("802800045ad1c3f1")  # FINGERPRINT
-)
-
-
-def xor_mapped(addr: Host, port: int) -> bytes:
-    xport = port ^ 0x2112
-    xaddr = bytes(a ^ b for a, b in zip(addr.ip, bytes.fromhex("2112a442"), strict=False))
-    return struct.pack("!HHBBH", 0x0020, 8, 0, 1, xport) + xaddr
-
-
-# --- QUIC v1 client Initial (RFC 9001), deterministic ------------------------------------------
-
-QUIC_V1_SALT = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
-
-
-def _expand_label(secret: bytes, label: bytes, length: int) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
-
-    full = b"tls13 " + label
-    info = struct.pack("!HB", length, len(full)) + full + b"\x00"
-    return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
-
-
-def quic_client_initial(dcid: bytes, scid: bytes, hello: bytes, size: int = 1250) -> bytes:
-    """A QUIC v1 client Initial datagram of `size` bytes carrying `hello` in a CRYPTO frame."""
-    from cryptography.hazmat.primitives import hashes, hmac
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    extract = hmac.HMAC(QUIC_V1_SALT, hashes.SHA256())
-    extract.update(dcid)
-    secret = _expand_label(extract.finalize(), b"client in", 32)
-    key = _expand_label(secret, b"quic key", 16)
-    iv = _expand_label(secret, b"quic iv", 12)
-    hp = _expand_label(secret, b"quic hp", 16)
-    packet_number = 0
-    frames = b"\x06\x00" + struct.pack("!H", 0x4000 | len(hello)) + hello
-    head = b"\xc3" + (1).to_bytes(4, "big") + bytes([len(dcid)]) + dcid + bytes([len(scid)])
-    head += scid + b"\x00"  # no token
-    overhead = len(head) + 2 + 4 + 16
-    frames = frames.ljust(size - overhead, b"\x00")  # PADDING frames
-    header = head + struct.pack("!H", 0x4000 | (4 + len(frames) + 16))
-    header += packet_number.to_bytes(4, "big")
-    nonce = bytes(a ^ b for a, b in zip(iv, packet_number.to_bytes(12, "big"), strict=True))
-    sealed = AESGCM(key).encrypt(nonce, frames, header)
-    encryptor = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()  # RFC 9001 5.4.3
-    mask = encryptor.update(sealed[:16]) + encryptor.finalize()
-    pn_at = len(header) - 4
-    first = bytes([header[0] ^ (mask[0] & 0x0F)])
-    number = bytes(a ^ b for a, b in zip(header[pn_at:], mask[1:5], strict=True))
-    return first + header[1:pn_at] + number + sealed
-
-
-# --- expected results --------------------------------------------------------------------------
-
 
 @dataclass(slots=True)
-class ExpectedFlow:
-    """One flow as vcaudit should report it."""
+class MediaSlot:
+    """One media flow of the call: when it runs, what it carries, where it goes."""
 
-    kind: str  # media, p2p, stun-probe, tls, http, quic, dns, noise
-    transport: str
-    client_ip: str
-    client_port: int | None
-    server_ip: str
-    server_port: int | None
-    ts_start: int  # microseconds
-    host: str | None = None
-    host_source: str = "none"
-
-
-@dataclass(slots=True)
-class Manifest:
-    path: str
-    file_format: str
-    seed: int
-    generator_version: int
-    packets: int = 0
-    duration_s: float = 0.0
-    non_ip_frames: int = 0
-    packets_by_kind: dict[str, int] = field(default_factory=dict)
-    flows: list[ExpectedFlow] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        """The manifest without the per-flow list, with flow counts."""
-        by_transport: dict[str, int] = {}
-        by_source: dict[str, int] = {}
-        by_kind: dict[str, int] = {}
-        for flow in self.flows:
-            by_transport[flow.transport] = by_transport.get(flow.transport, 0) + 1
-            by_source[flow.host_source] = by_source.get(flow.host_source, 0) + 1
-            by_kind[flow.kind] = by_kind.get(flow.kind, 0) + 1
-        out = {k: v for k, v in asdict(self).items() if k != "flows"}
-        out.update(flows=len(self.flows), flows_by_transport=dict(sorted(by_transport.items())),
-                   flows_by_host_source=dict(sorted(by_source.items())),
-                   flows_by_kind=dict(sorted(by_kind.items())))
-        return out
-
-
-# --- the session plan --------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Activity:
     start: int
-    kind: str
-    make: Callable[[], Iterator[Frame]]
+    stop: int
+    kind: str  # audio, video, screen
+    p2p: bool
+    server: str = ""
+    port: int = 0
+    name: str = ""
 
 
 class Session:
@@ -409,112 +170,67 @@ class Session:
         if packets < 2000:
             raise ValueError("the benchmark capture needs at least 2,000 packets")
         self.target = packets
-        self.seed = seed
-        self.rng = self._rng("plan")
-        self.noise = Noise(self._rng("noise"))
-        self.ports = Ports(self._rng("ports"))
+        seeds = Seeds(f"vcaudit-bench:{seed}:")
+        self.plan = SessionPlan(seeds)
+        self.rng = seeds.rng("plan")
+        self.noise = Noise(seeds.rng("noise"))
+        self.ports = Ports(seeds.rng("ports"))
+        self.addresses = AddressPool(self.rng)
         self.duration = max(60 * SECOND, packets * SECOND // 250)
-        self.activities: list[Activity] = []
-        self.flows: list[ExpectedFlow] = []
-        self.answers: dict[str, list[tuple[int, str]]] = {}  # address -> (time, name asked)
         self.site_ips: dict[str, list[str]] = {}
         self.site_ip6: dict[str, list[str]] = {}
-        self._used_ips: set[str] = set()
-        self._hello_cache: dict[tuple[str, bool], bytes] = {}
-        self._dns_cache: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
-        self._media: list[dict[str, Any]] = []
-        self._counter = 0
+        self._hellos: dict[tuple[str, bool], bytes] = {}
+        self._dns: dict[tuple[Answer, str, int], tuple[bytes, bytes]] = {}
+        self._media: list[MediaSlot] = []
 
-    def _rng(self, label: str) -> random.Random:
-        return random.Random(f"vcaudit-bench:{self.seed}:{label}")
-
-    def _next_rng(self, label: str) -> tuple[random.Random, str]:
-        """A planning generator for one activity, and the seed label of its packet stream
-        (each pass over the packets starts a fresh generator from it)."""
-        self._counter += 1
-        key = f"{label}:{self._counter}"
-        return self._rng(key), f"vcaudit-bench:{self.seed}:{key}:frames"
-
-    # --- addresses and names -------------------------------------------------------------
-
-    def _new_ip(self, block: str) -> str:
-        while True:
-            if ":" in block:
-                address = f"{block}{self.rng.randrange(1, 0xFFFF):x}"
+    def _hello(self, name: str, quic: bool) -> bytes:
+        """The ClientHello record (TLS) or handshake message (QUIC) every connection to `name`
+        sends."""
+        if (name, quic) not in self._hellos:
+            rng = self.plan.seeds.rng(f"qhello:{name}" if quic else f"hello:{name}")
+            if quic:
+                hello = compact_hello(rng, name, ("h3",), quic=True)[5:]  # no record header
             else:
-                octets = [str(self.rng.randrange(0, 256)) for _ in range(2 - block.count("."))]
-                address = ".".join([block, *octets, str(self.rng.randrange(2, 254))])
-            if address not in self._used_ips:
-                self._used_ips.add(address)
-                return address
-
-    def _site_addresses(self, sites: list[tuple[str, tuple[str, ...], str, str | None, int]]
-                        ) -> None:
-        for name, _chain, block, block6, _weight in sites:
-            self.site_ips[name] = [self._new_ip(block) for _ in range(self.rng.randint(1, 4))]
-            if block6:
-                self.site_ip6[name] = [self._new_ip(block6) for _ in range(2)]
-
-    def _dns_templates(self, name: str, qtype: str, chain: tuple[str, ...],
-                       addresses: list[str], rcode: int = 0) -> tuple[bytes, bytes]:
-        key = (name, qtype, chain, tuple(addresses), rcode)
-        cached = self._dns_cache.get(key)
-        if cached is None:
-            ttl = 30 + sum(name.encode()) % 270
-            cached = self._dns_cache[key] = (
-                dns_query(name, qtype), dns_response(name, qtype, chain, addresses, ttl, rcode))
-        return cached
+                hello = compact_hello(rng, name, ("h2", "http/1.1"))
+            self._hellos[name, quic] = hello
+        return self._hellos[name, quic]
 
     def lookup(self, t: int, name: str, chain: tuple[str, ...], v4: list[str],
                v6: list[str] | None = None, both: bool = True, rcode: int = 0) -> None:
         """A DNS lookup at `t`: A (and AAAA) queries from one socket, and the answers."""
-        rng, _label = self._next_rng("dns")
+        rng, _label = self.plan.next_rng("dns")
         sport = self.ports.take()
         resolver = GATEWAY if rng.random() < 0.9 else PUBLIC_DNS
-        templates = [self._dns_templates(name, "A", chain, v4, rcode)]
-        if both:
-            templates.append(self._dns_templates(name, "AAAA", chain, v6 or [], rcode))
+        answer = Answer(name, chain, tuple(v4), tuple(v6 or ()), ttl=30 + sum(name.encode()) % 270)
         rtt = rng.randrange(4, 40) * MS if resolver is GATEWAY else rng.randrange(12, 60) * MS
-        # (query time, response time, transaction id, query, response)
-        plan: list[tuple[int, int, int, bytes, bytes]] = []
+        exchanges: list[DnsExchange] = []
         when = t
-        for query, response in templates:
-            plan.append((when, when + rtt, rng.getrandbits(16), query, response))
+        for qtype in ("A", "AAAA") if both else ("A",):
+            key = (answer, qtype, rcode)
+            if key not in self._dns:
+                self._dns[key] = lookup_templates(answer, qtype, rcode)
+            exchanges.append(DnsExchange(when, when + rtt, rng.getrandbits(16), *self._dns[key]))
             when += rng.randrange(50, 400)
             rtt += rng.randrange(0, 3) * MS
-        answered = plan[0][1]
         for address in v4 + (v6 or [] if both else []):
-            self.answers.setdefault(address, []).append((answered, name))
-        self._flow("dns", "udp", LAPTOP, sport, resolver, 53, t)
+            self.plan.answered(address, exchanges[0].answered, name)
+        self.plan.flow("dns", "udp", LAPTOP, sport, resolver, 53, t)
+        self.plan.add(t, "dns", lambda: dns_lookup(LAPTOP, resolver, sport, exchanges))
 
-        def frames() -> Iterator[Frame]:
-            for at, _answer_at, txid, query, _response in plan:
-                yield at, udp_frame(LAPTOP, resolver, sport, 53, struct.pack("!H", txid)
-                                    + query[2:], txid)
-            for _at, answer_at, txid, _query, response in sorted(plan, key=lambda p: p[1]):
-                yield answer_at, udp_frame(resolver, LAPTOP, 53, sport, struct.pack("!H", txid)
-                                           + response[2:], txid ^ 0x5A5A, 63)
-
-        self.activities.append(Activity(t, "dns", frames))
-
-    def _flow(self, kind: str, transport: str, client: Host, cport: int | None, server: Host,
-              sport: int | None, t: int, host_name: str | None = None,
-              source: str = "none") -> None:
-        self.flows.append(ExpectedFlow(kind, transport, client.text, cport, server.text, sport,
-                                       t, host_name, source))
-
-    def _pick(self, sites: list[tuple[str, tuple[str, ...], str, str | None, int]]
-              ) -> tuple[str, tuple[str, ...]]:
+    def _pick(self, sites: list[Site]) -> tuple[str, tuple[str, ...]]:
         name, chain, *_ = self.rng.choices(sites, weights=[s[4] for s in sites])[0]
         return name, chain
 
-    # --- planning -------------------------------------------------------------------------
-
-    def plan(self) -> None:
+    def schedule(self) -> None:
+        """Connections, lookups and LAN noise at random times; media slots (sized later)."""
         n = self.target
         rng = self.rng
         for sites in (TLS_SITES, QUIC_SITES, HTTP_SITES):
-            self._site_addresses(sites)
+            for name, _chain, block, block6, _weight in sites:
+                count = self.rng.randint(1, 4)
+                self.site_ips[name] = [self.addresses.take(block) for _ in range(count)]
+                if block6:
+                    self.site_ip6[name] = [self.addresses.take(block6) for _ in range(2)]
         looked_up: set[str] = set()
         end = self.duration - 5 * SECOND
 
@@ -551,60 +267,53 @@ class Session:
                 self.lookup(t, name, (), [], None, both=False, rcode=3)
             else:
                 name = rng.choice(BACKGROUND_NAMES)
-                self.lookup(t, name, (), [self._new_ip(f"{rng.randrange(20, 220)}")],
+                self.lookup(t, name, (), [self.addresses.take(f"{rng.randrange(20, 220)}")],
                             both=rng.random() < 0.5)
         self._noise(max(20, n // 150))
         self._plan_media(max(4, round(n / 12_500)))
 
     def _tls(self, t: int, name: str, long_lived: bool) -> None:
-        rng, label = self._next_rng("tls")
+        rng, label = self.plan.next_rng("tls")
         v6 = name in self.site_ip6 and rng.random() < 0.3
         client = LAPTOP6 if v6 else LAPTOP
-        server_ip = rng.choice(self.site_ip6[name] if v6 else self.site_ips[name])
-        server = host(server_ip, GATEWAY_MAC)
+        server = host(rng.choice(self.site_ip6[name] if v6 else self.site_ips[name]), GATEWAY_MAC)
         sport = self.ports.take()
-        key = (name, False)
-        if key not in self._hello_cache:
-            self._hello_cache[key] = tls_client_hello_record(
-                self._rng(f"hello:{name}"), name, ("h2", "http/1.1"))
-        hello = self._hello_cache[key]
+        hello = self._hello(name, quic=False)
         split = rng.random() < 0.15
         exchanges = rng.randint(1, 12)
         until = self.duration - 2 * SECOND if long_lived else 0
-        self._flow("tls", "tcp", client, sport, server, 443, t, name, "sni")
-        self.activities.append(Activity(t, "tls", lambda: tcp_session(
+        self.plan.flow("tls", "tcp", client, sport, server, 443, t, name, "sni")
+        self.plan.add(t, "tls", lambda: tcp_session(
             random.Random(label), self.noise, t, client, server, sport, 443, hello, split,
-            exchanges, until, tls=True)))
+            exchanges, until, tls=True))
 
     def _http(self, t: int, name: str) -> None:
-        rng, label = self._next_rng("http")
+        rng, label = self.plan.next_rng("http")
         server = host(rng.choice(self.site_ips[name]), GATEWAY_MAC)
         sport = self.ports.take()
         body = self.noise.take(83, rng.randrange(1 << 20))
-        request = (f"POST / HTTP/1.1\r\nHost: {name}\r\nUser-Agent: ZoomWebKit/1.0\r\n"
-                   "Accept: */*\r\nContent-Type: application/ocsp-request\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-        self._flow("http", "tcp", LAPTOP, sport, server, 80, t, name, "http-host")
-        self.activities.append(Activity(t, "http", lambda: tcp_session(
+        request = http_message("POST / HTTP/1.1", [
+            ("Host", name), ("User-Agent", "ZoomWebKit/1.0"), ("Accept", "*/*"),
+            ("Content-Type", "application/ocsp-request"), ("Content-Length", str(len(body))),
+        ], body)
+        self.plan.flow("http", "tcp", LAPTOP, sport, server, 80, t, name, "http-host")
+        self.plan.add(t, "http", lambda: tcp_session(
             random.Random(label), self.noise, t, LAPTOP, server, sport, 80, request, False, 0, 0,
-            tls=False)))
+            tls=False))
 
     def _quic(self, t: int, name: str) -> None:
-        rng, label = self._next_rng("quic")
+        rng, label = self.plan.next_rng("quic")
         server = host(rng.choice(self.site_ips[name]), GATEWAY_MAC)
         sport = self.ports.take()
-        key = (name, True)
-        if key not in self._hello_cache:
-            record = tls_client_hello_record(self._rng(f"qhello:{name}"), name, ("h3",), True)
-            self._hello_cache[key] = record[5:]  # the handshake message, without record header
-        initial = quic_client_initial(rng.randbytes(8), rng.randbytes(8), self._hello_cache[key])
+        hello = self._hello(name, quic=True)
+        initial = quic_client_initial(rng.randbytes(8), rng.randbytes(8), hello)
         count = rng.randint(20, 120)
-        self._flow("quic", "udp", LAPTOP, sport, server, 443, t, name, "quic-sni")
-        self.activities.append(Activity(t, "quic", lambda: quic_session(
-            random.Random(label), self.noise, t, server, sport, initial, count)))
+        self.plan.flow("quic", "udp", LAPTOP, sport, server, 443, t, name, "quic-sni")
+        self.plan.add(t, "quic", lambda: quic_session(
+            random.Random(label), self.noise, t, LAPTOP, server, sport, initial, count))
 
     def _noise(self, count: int) -> None:
-        rng, _label = self._next_rng("noise")
+        rng, _label = self.plan.next_rng("noise")
         events: list[tuple[int, str]] = []
         last = 0
         for t in sorted(rng.randrange(0, self.duration) for _ in range(count)):
@@ -614,19 +323,18 @@ class Session:
         flows = {
             "ping": ("icmp", LAPTOP, None, GATEWAY, None),
             "printer-ping": ("icmp", PRINTER, None, GATEWAY, None),
-            "mdns": ("udp", PRINTER, 5353, MDNS_GROUP, 5353),
-            "ssdp-notify": ("udp", TV, 1900, SSDP_GROUP, 1900),
-            "ssdp-search": ("udp", LAPTOP, ssdp_port, SSDP_GROUP, 1900),
+            "mdns": ("udp", PRINTER, 5353, lan.MDNS_GROUP, 5353),
+            "ssdp-notify": ("udp", TV, 1900, lan.SSDP_GROUP, 1900),
+            "ssdp-search": ("udp", LAPTOP, ssdp_port, lan.SSDP_GROUP, 1900),
         }
         for t, kind in events:
             if kind in flows:
                 transport, client, cport, server, sport = flows.pop(kind)
                 # SSDP's Host header holds the group's address, which is not a name.
-                self._flow("noise", transport, client, cport, server, sport, t, None, "none")
+                self.plan.flow("noise", transport, client, cport, server, sport, t)
             if kind == "mdns":
-                self.answers.setdefault(PRINTER.text, []).append((t, MDNS_NAME))
-        self.activities.append(Activity(events[0][0], "noise", lambda: lan_noise(
-            events, ssdp_port)))
+                self.plan.answered(PRINTER.text, t, MDNS_NAME)
+        self.plan.add(events[0][0], "noise", lambda: lan_noise(events, ssdp_port))
 
     def _plan_media(self, count: int) -> None:
         """Media flows in four parallel slots over the call; budget filled in later."""
@@ -641,35 +349,34 @@ class Session:
                     continue
                 kind = ("audio", "video", "screen", "video")[slot]
                 p2p = slot == 3 and index % 8 == 7
-                self._media.append({"start": start + 400 * MS, "stop": stop, "kind": kind,
-                                    "p2p": p2p, "slot": slot})
+                self._media.append(MediaSlot(start + 400 * MS, stop, kind, p2p))
 
-    def finish_plan(self) -> None:
+    def finish_schedule(self) -> None:
         """Count every non-media packet, then share the rest of the budget among media."""
         rng = self.rng
         for media in self._media:
-            start = media["start"]
-            if media["p2p"]:
+            start = media.start
+            if media.p2p:
                 continue
-            relays = [self._new_ip("144.195") for _ in range(4)]
+            relays = [self.addresses.take("144.195") for _ in range(4)]
             relay_name = f"zoomgw-relay{rng.randrange(1, 40)}.zoom.us"
             self.lookup(start - 500 * MS, relay_name, (), relays, both=False)
             for relay in relays:
                 self._probe(start - 400 * MS, relay)
             port = rng.choice(MEDIA_PORTS)
             block, name = MEDIA_SERVERS[port]
-            media["server"] = self._new_ip(block)
-            media["port"] = port
-            media["name"] = name.format(dc=rng.choice(["sjc", "dfw", "fra", "ams"]),
-                                        ip=media["server"].replace(".", "-"))
-            self.lookup(start - 200 * MS, media["name"], (), [media["server"]], both=False)
-        fixed = sum(sum(1 for _ in activity.make()) for activity in self.activities)
+            media.server = self.addresses.take(block)
+            media.port = port
+            media.name = name.format(dc=rng.choice(["sjc", "dfw", "fra", "ams"]),
+                                     ip=media.server.replace(".", "-"))
+            self.lookup(start - 200 * MS, media.name, (), [media.server], both=False)
+        fixed = sum(sum(1 for _ in activity.make()) for activity in self.plan.activities)
         budget = self.target - fixed
         weights = {"audio": 1.5, "video": 2.0, "screen": 0.6}
-        total = sum((m["stop"] - m["start"]) * weights[m["kind"]] for m in self._media)
+        total = sum((m.stop - m.start) * weights[m.kind] for m in self._media)
         if budget < 20 * len(self._media):
             raise ValueError(f"{self.target} packets is too few for this session's plan")
-        shares = [int(budget * (m["stop"] - m["start"]) * weights[m["kind"]] / total)
+        shares = [int(budget * (m.stop - m.start) * weights[m.kind] / total)
                   for m in self._media]
         shares[-1] += budget - sum(shares)
         if min(shares) < 4:  # each media flow opens with four STUN packets
@@ -678,371 +385,94 @@ class Session:
             self._media_flow(media, share)
 
     def _probe(self, t: int, relay: str) -> None:
-        rng, label = self._next_rng("probe")
+        rng, label = self.plan.next_rng("probe")
         server = host(relay, GATEWAY_MAC)
         sport = self.ports.take()
         answered = rng.random() < 0.7
         dport = 8801 if answered else 3478
-        self._flow("stun-probe", "udp", LAPTOP, sport, server, dport, t)
+        self.plan.flow("stun-probe", "udp", LAPTOP, sport, server, dport, t)
+        self.plan.add(t, "stun-probe", lambda: ice_probe(
+            random.Random(label), t, LAPTOP, server, sport, dport, answered))
 
-        def frames() -> Iterator[Frame]:
-            rng = random.Random(label)
-            when = t
-            for attempt in range(2):
-                txid = rng.randbytes(12)
-                yield when, udp_frame(LAPTOP, server, sport, dport,
-                                      stun(0x0001, txid, STUN_REQUEST_ATTRS), attempt)
-                if answered:
-                    yield when + 30 * MS, udp_frame(server, LAPTOP, dport, sport,
-                                                    stun(0x0101, txid, xor_mapped(LAPTOP, sport)),
-                                                    attempt, 55)
-                when += 100 * MS
-
-        self.activities.append(Activity(t, "stun-probe", frames))
-
-    def _media_flow(self, media: dict[str, Any], count: int) -> None:
-        rng, label = self._next_rng("media")
-        start, stop, kind = media["start"], media["stop"], media["kind"]
+    def _media_flow(self, media: MediaSlot, count: int) -> None:
+        rng, label = self.plan.next_rng("media")
+        start, stop, kind = media.start, media.stop, media.kind
         sport = self.ports.take()
-        if media["p2p"]:
+        if media.p2p:
             server = host(f"{rng.randrange(60, 90)}.{rng.randrange(256)}.{rng.randrange(256)}."
                           f"{rng.randrange(2, 254)}", GATEWAY_MAC)
             dport = rng.randrange(40000, 65000)
-            self._flow("p2p", "udp", LAPTOP, sport, server, dport, start)
+            self.plan.flow("p2p", "udp", LAPTOP, sport, server, dport, start)
         else:
-            server = host(media["server"], GATEWAY_MAC)
-            dport = media["port"]
-            self._flow("media", "udp", LAPTOP, sport, server, dport, start)
-        self.activities.append(Activity(start, "media", lambda: media_stream(
-            random.Random(label), self.noise, start, stop, server, sport, dport, kind, count)))
-
-    # --- expected names ------------------------------------------------------------------
-
-    def resolve_expected(self) -> None:
-        """Name the flows without SNI/Host the way vcaudit does: from the capture's DNS."""
-        for flow in self.flows:
-            if flow.host_source != "none":
-                continue
-            answers = sorted(self.answers.get(flow.server_ip, ()))
-            if not answers:
-                continue
-            before = [a for a in answers if a[0] <= flow.ts_start]
-            flow.host = (before[-1] if before else answers[0])[1]
-            flow.host_source = "dns"
-
-    # --- output ----------------------------------------------------------------------------
-
-    def frames(self) -> Iterator[tuple[str, Frame]]:
-        """Every packet of the session, in time order."""
-        heap: list[tuple[int, int, bytes, str, Iterator[Frame] | Activity]] = []
-        order = 0
-        for activity in self.activities:
-            heap.append((activity.start, order, b"", activity.kind, activity))
-            order += 1
-        heapq.heapify(heap)
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            _ts, _order, frame, kind, source = pop(heap)
-            if isinstance(source, Activity):
-                source = source.make()
-            else:
-                yield kind, (_ts, frame)
-            item = next(source, None)
-            if item is not None:
-                push(heap, (item[0], order, item[1], kind, source))
-                order += 1
-
-
-# --- packet streams ---------------------------------------------------------------------------
-
-
-class TcpPeer:
-    """Sequence numbers and IP ids of a TCP connection, as frames are built."""
-
-    def __init__(self, rng: random.Random, client: Host, server: Host, cport: int,
-                 sport: int) -> None:
-        self.hosts = (client, server)
-        self.ports = (cport, sport)
-        self.seq = [rng.getrandbits(32), rng.getrandbits(32)]
-        self.ident = [rng.getrandbits(16), rng.getrandbits(16)]
-
-    def segment(self, side: int, flags: int, payload: bytes = b"") -> bytes:
-        other = 1 - side
-        seq = self.seq[side]
-        ack = self.seq[other] if flags & TCP_ACK else 0
-        options = SYN_OPTIONS if flags & TCP_SYN else b""
-        header = _TCP.pack(self.ports[side], self.ports[other], seq, ack,
-                           ((20 + len(options)) // 4) << 4, flags, 65535 if side else 2048, 0, 0)
-        self.seq[side] = (seq + len(payload) + (1 if flags & (TCP_SYN | TCP_FIN) else 0)) \
-            & 0xFFFFFFFF
-        self.ident[side] += 1
-        return ip_frame(self.hosts[side], self.hosts[other], 6, header + options + payload,
-                        self.ident[side], 64 if side == 0 else 52)
-
-
-def tls_record(content_type: int, body: bytes) -> bytes:
-    return struct.pack("!BHH", content_type, 0x0303, len(body)) + body
-
-
-def chunks(data: bytes, size: int) -> Iterator[bytes]:
-    for at in range(0, len(data), size):
-        yield data[at : at + size]
-
-
-def tcp_session(rng: random.Random, noise: Noise, t: int, client: Host, server: Host,
-                cport: int, sport: int, first: bytes, split: bool, exchanges: int, until: int,
-                tls: bool) -> Iterator[Frame]:
-    """A TCP connection: handshake, the client's first bytes, the server's reply, some request
-    and response records (or keepalives until `until`), then FIN."""
-    peer = TcpPeer(rng, client, server, cport, sport)
-    rtt = rng.randrange(8, 90) * MS
-    mss = 1448
-    yield t, peer.segment(0, TCP_SYN)
-    t += rtt
-    yield t, peer.segment(1, TCP_SYN | TCP_ACK)
-    t += 150
-    yield t, peer.segment(0, TCP_ACK)
-    t += 300
-    if split:
-        cut = rng.randrange(40, len(first) - 20)
-        yield t, peer.segment(0, TCP_ACK, first[:cut])
-        t += 200
-        yield t, peer.segment(0, TCP_ACK | TCP_PSH, first[cut:])
-    else:
-        yield t, peer.segment(0, TCP_ACK | TCP_PSH, first)
-    t += rtt
-    if tls:
-        server_hello = b"\x02" + (86).to_bytes(3, "big") + b"\x03\x03" + noise.take(84, t)
-        flight = (tls_record(22, server_hello) + tls_record(20, b"\x01")
-                  + tls_record(23, noise.take(rng.randrange(2400, 5200), t)))
-    else:
-        flight = (b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\n"
-                  b"Content-Length: 471\r\n\r\n" + noise.take(471, t))
-    yield t, peer.segment(1, TCP_ACK)
-    for number, piece in enumerate(chunks(flight, mss)):
-        t += 120
-        yield t, peer.segment(1, TCP_ACK | TCP_PSH, piece)
-        if number % 2:
-            yield t + 80, peer.segment(0, TCP_ACK)
-    t += 2 * MS
-    if tls:
-        yield t, peer.segment(0, TCP_ACK | TCP_PSH, tls_record(20, b"\x01")
-                              + tls_record(23, noise.take(53, t)))
-    for _ in range(exchanges):
-        t += rng.randrange(2, 400) * MS
-        yield t, peer.segment(0, TCP_ACK | TCP_PSH,
-                              tls_record(23, noise.take(rng.randrange(90, 1400), t)))
-        t += rtt
-        response = tls_record(23, noise.take(rng.randrange(60, 9000), t))
-        for number, piece in enumerate(chunks(response, mss)):
-            t += 100
-            yield t, peer.segment(1, TCP_ACK | TCP_PSH, piece)
-            if number % 2 or len(piece) < mss:
-                yield t + 60, peer.segment(0, TCP_ACK)
-    while t < until:  # keepalives of a signalling connection
-        t += rng.randrange(15, 30) * SECOND
-        yield t, peer.segment(0, TCP_ACK | TCP_PSH, tls_record(23, noise.take(38, t)))
-        t += rtt
-        yield t, peer.segment(1, TCP_ACK | TCP_PSH, tls_record(23, noise.take(38, t)))
-        yield t + 200, peer.segment(0, TCP_ACK)
-    t += 20 * MS
-    yield t, peer.segment(0, TCP_FIN | TCP_ACK)
-    t += rtt
-    yield t, peer.segment(1, TCP_FIN | TCP_ACK)
-    yield t + 100, peer.segment(0, TCP_ACK)
-
-
-def quic_session(rng: random.Random, noise: Noise, t: int, server: Host, sport: int,
-                 initial: bytes, count: int) -> Iterator[Frame]:
-    """A QUIC connection: the client Initial, the server's long-header flight, 1-RTT packets."""
-    rtt = rng.randrange(8, 40) * MS
-    yield t, udp_frame(LAPTOP, server, sport, 443, initial, 1)
-    t += rtt
-    for number in range(2):  # server Initial + Handshake, coalesced, padded
-        head = b"\xc1\x00\x00\x00\x01\x00\x08" + noise.take(8, t)
-        yield t + number * 200, udp_frame(server, LAPTOP, 443, sport,
-                                          head + noise.take(1200 - len(head), t + number), 0, 58)
-    t += 2 * MS
-    head = b"\xe1\x00\x00\x00\x01\x08" + noise.take(8, t) + b"\x00"  # client Handshake
-    yield t, udp_frame(LAPTOP, server, sport, 443, head + noise.take(70, t), 2)
-    for number in range(count - 4):
-        t += rng.randrange(1, 60) * MS
-        if rng.random() < 0.4:
-            yield t, udp_frame(LAPTOP, server, sport, 443,
-                               b"\x43" + noise.take(rng.randrange(30, 600), t), 3 + number)
-        else:
-            yield t, udp_frame(server, LAPTOP, 443, sport,
-                               b"\x47" + noise.take(rng.randrange(30, 1350), t), number, 58)
-
-
-def media_stream(rng: random.Random, noise: Noise, start: int, stop: int, server: Host,
-                 sport: int, dport: int, kind: str, count: int) -> Iterator[Frame]:
-    """ICE connectivity checks, then `count` - 4 RTP-like packets spread over the interval."""
-    txids = [rng.randbytes(12), rng.randbytes(12)]
-    t = start
-    for txid in txids:
-        yield t, udp_frame(LAPTOP, server, sport, dport, stun(0x0001, txid, STUN_REQUEST_ATTRS),
-                           0)
-        yield t + 25 * MS, udp_frame(server, LAPTOP, dport, sport,
-                                     stun(0x0101, txid, xor_mapped(LAPTOP, sport)), 0, 54)
-        t += 50 * MS
-    rtp_count = count - 4
-    if rtp_count <= 0:
-        return
-    step = max(1, (stop - t) // rtp_count)
-    down_share = {"audio": 0.5, "video": 0.72, "screen": 0.35}[kind]
-    if kind == "audio":
-        sizes = (90, 220)
-    elif kind == "screen":
-        sizes = (300, 1200)
-    else:
-        sizes = (600, 1200)
-    pt = 111 if kind == "audio" else 98
-    ssrc = [rng.getrandbits(32), rng.getrandbits(32)]
-    seq = [rng.getrandbits(16), rng.getrandbits(16)]
-    clock = [rng.getrandbits(32), rng.getrandbits(32)]
-    ident = [rng.getrandbits(16), rng.getrandbits(16)]
-    random_ = rng.random
-    randrange = rng.randrange
-    take = noise.take
-    low, high = sizes
-    for number in range(rtp_count):
-        when = t + number * step + int(random_() * step * 0.5)
-        down = random_() < down_share
-        side = 1 if down else 0
-        header = _RTP.pack(0x80, pt | (0x80 if number % 30 == 0 else 0), seq[side] & 0xFFFF,
-                           clock[side] & 0xFFFFFFFF, ssrc[side])
-        seq[side] += 1
-        clock[side] += 960 if kind == "audio" else 3000
-        ident[side] += 1
-        payload = header + take(randrange(low, high), number)
-        if down:
-            yield when, udp_frame(server, LAPTOP, dport, sport, payload, ident[1], 54)
-        else:
-            yield when, udp_frame(LAPTOP, server, sport, dport, payload, ident[0])
-
-
-NOISE_KINDS = ("arp", "lldp", "mdns", "ssdp-notify", "ssdp-search", "ping", "printer-ping")
-NOISE_WEIGHTS = (25, 10, 20, 15, 5, 20, 5)
-MDNS_NAME = "printer-3f.local"
+            server = host(media.server, GATEWAY_MAC)
+            dport = media.port
+            self.plan.flow("media", "udp", LAPTOP, sport, server, dport, start)
+        self.plan.add(start, "media", lambda: media_stream(
+            random.Random(label), self.noise, start, stop, LAPTOP, server, sport, dport, kind,
+            count))
 
 
 def lan_noise(events: list[tuple[int, str]], ssdp_port: int) -> Iterator[Frame]:
     """ARP, LLDP, mDNS announcements, SSDP and pings at the given times."""
-    arp_request = arp_frame(GATEWAY, LAPTOP.ip, None)
-    arp_reply = arp_frame(LAPTOP, GATEWAY.ip, GATEWAY)
-    lldp = lldp_frame()
-    announcement = mdns_announcement(MDNS_NAME, PRINTER.text)
-    notify = (b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800"
-              b"\r\nLOCATION: http://192.168.1.61:8008/ssdp/device-desc.xml\r\nNT: upnp:rootdevice"
-              b"\r\nNTS: ssdp:alive\r\nSERVER: Linux/3.8 UPnP/1.0\r\n\r\n")
-    search = (b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
-              b"MX: 1\r\nST: urn:dial-multiscreen-org:service:dial:1\r\n\r\n")
+    arp_request = lan.arp(lan.ARP_REQUEST, GATEWAY_MAC, GATEWAY.text, ZERO_MAC, LAPTOP.text)
+    arp_reply = lan.arp(lan.ARP_REPLY, LAPTOP_MAC, LAPTOP.text, GATEWAY_MAC, GATEWAY.text)
+    who_has = ethernet(BROADCAST_MAC, GATEWAY_MAC, arp_request, ETHERTYPE_ARP).ljust(60, b"\0")
+    is_at = ethernet(GATEWAY_MAC, LAPTOP_MAC, arp_reply, ETHERTYPE_ARP).ljust(60, b"\0")
+    lldp = lan.lldp_frame(GATEWAY_MAC, LLDP_TLVS)
+    announcement = lan.mdns_announcement(MDNS_NAME, PRINTER.text)
+    notify = lan.ssdp_notify(f"http://{TV.text}:8008/ssdp/device-desc.xml", "Linux/3.8 UPnP/1.0")
+    search = lan.ssdp_search("urn:dial-multiscreen-org:service:dial:1")
     echo = [0, 0]
     for number, (t, kind) in enumerate(events):
         if kind == "arp":
-            yield t, arp_request
-            yield t + 300, arp_reply
+            yield t, who_has
+            yield t + 300, is_at
         elif kind == "lldp":
             yield t, lldp
         elif kind == "mdns":
-            yield t, udp_frame(PRINTER, MDNS_GROUP, 5353, 5353, announcement, number, 255)
+            yield t, udp_frame(PRINTER, lan.MDNS_GROUP, 5353, 5353, announcement, number, 255)
         elif kind == "ssdp-notify":
-            yield t, udp_frame(TV, SSDP_GROUP, 1900, 1900, notify, number, 4)
+            yield t, udp_frame(TV, lan.SSDP_GROUP, 1900, 1900, notify, number, 4)
         elif kind == "ssdp-search":
-            yield t, udp_frame(LAPTOP, SSDP_GROUP, ssdp_port, 1900, search, number, 4)
+            yield t, udp_frame(LAPTOP, lan.SSDP_GROUP, ssdp_port, 1900, search, number, 4)
         else:
             side = 0 if kind == "ping" else 1
             source = (LAPTOP, PRINTER)[side]
             echo[side] += 1
-            body = struct.pack("!HH", 0x1234 + side, echo[side]) + bytes(range(48))
-            yield t, ip_frame(source, GATEWAY, 1, b"\x08\x00\x00\x00" + body, number)
-            yield t + 900, ip_frame(GATEWAY, source, 1, b"\x00\x00\x00\x00" + body, number)
-
-
-# --- writers ----------------------------------------------------------------------------------
-
-
-def write_pcap(out: BinaryIO, frames: Iterator[tuple[str, Frame]],
-               counts: dict[str, int]) -> int:
-    out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-    record = _PCAP_RECORD.pack
-    write = out.write
-    total = 0
-    for kind, (ts, frame) in frames:
-        ts += START_US
-        size = len(frame)
-        write(record(ts // SECOND, ts % SECOND, size, size))
-        write(frame)
-        counts[kind] = counts.get(kind, 0) + 1
-        total += 1
-    return total
-
-
-def write_pcapng(out: BinaryIO, frames: Iterator[tuple[str, Frame]],
-                 counts: dict[str, int]) -> int:
-    out.write(struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28))
-    out.write(struct.pack("<IIHHII", 1, 20, 1, 0, 262144, 20))
-    head = struct.Struct("<IIIIIII").pack
-    write = out.write
-    total = 0
-    for kind, (ts, frame) in frames:
-        ts += START_US
-        size = len(frame)
-        pad = -size % 4
-        block = 32 + size + pad
-        write(head(6, block, 0, ts >> 32, ts & 0xFFFFFFFF, size, size))
-        write(frame)
-        write(b"\x00" * pad + struct.pack("<I", block))
-        counts[kind] = counts.get(kind, 0) + 1
-        total += 1
-    return total
+            request = icmp_echo(False, 0x1234 + side, echo[side], bytes(range(48)))
+            yield t, host_frame(source, GATEWAY, PROTO_ICMP, request, number)
+            reply = icmp_echo(True, 0x1234 + side, echo[side], bytes(range(48)))
+            yield t + 900, host_frame(GATEWAY, source, PROTO_ICMP, reply, number)
 
 
 def build_capture(path: Path, packets: int = 1_000_000, pcapng: bool = False,
                   seed: int = 1) -> Manifest:
     """Write the session's capture to `path` and return what vcaudit should find in it."""
     session = Session(packets, seed)
-    session.plan()
-    session.finish_plan()
-    session.resolve_expected()
+    session.schedule()
+    session.finish_schedule()
+    session.plan.name_flows()
     manifest = Manifest(str(path), "pcapng" if pcapng else "pcap", seed, GENERATOR_VERSION)
     counts: dict[str, int] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb", buffering=1 << 20) as out:
-        writer = write_pcapng if pcapng else write_pcap
-        manifest.packets = writer(out, session.frames(), counts)
+    frames = counted(session.plan.frames(), counts)
+    manifest.packets = write_capture(path, frames, LINKTYPE_ETHERNET, START_US, pcapng)
     manifest.packets_by_kind = dict(sorted(counts.items()))
     manifest.duration_s = session.duration / SECOND
-    manifest.non_ip_frames = _non_ip_frames(session)
-    manifest.flows = _unique_flows(session.flows)
+    noise = next(a for a in session.plan.activities if a.kind == "noise")
+    non_ip = (b"\x08\x06", b"\x88\xcc")  # ARP, LLDP
+    manifest.non_ip_frames = sum(1 for _t, frame in noise.make() if frame[12:14] in non_ip)
+    manifest.flows = unique_flows(session.plan.flows)
     return manifest
 
 
-def _non_ip_frames(session: Session) -> int:
-    noise = next(a for a in session.activities if a.kind == "noise")
-    return sum(1 for _t, frame in noise.make() if frame[12:14] in (b"\x08\x06", b"\x88\xcc"))
-
-
-def _unique_flows(flows: list[ExpectedFlow]) -> list[ExpectedFlow]:
-    """UDP and ICMP flows with the same endpoints are one flow (a reused port, a ping)."""
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for flow in sorted(flows, key=lambda f: f.ts_start):
-        key = (flow.transport, flow.client_ip, flow.client_port, flow.server_ip,
-               flow.server_port)
-        if flow.transport != "tcp" and key in seen:
-            continue
-        seen.add(key)
-        out.append(flow)
-    return out
-
-
 def manifest_path(capture: Path) -> Path:
+    """Where the manifest of `capture` is written."""
     return capture.with_name(capture.name + ".manifest.json")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, write the capture and its manifest."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="capture file to write")
     parser.add_argument("--packets", type=int, default=1_000_000, help="about how many packets")

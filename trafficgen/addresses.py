@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 ZERO_MAC = "00:00:00:00:00:00"
@@ -41,3 +42,24 @@ class Host:
 def host(addr: str, mac: str = "00:1a:2b:00:00:01") -> Host:
     """A `Host` from text addresses."""
     return Host(ip_bytes(addr), mac_bytes(mac))
+
+
+@dataclass
+class AddressPool:
+    """Addresses drawn at random from blocks, never the same one twice."""
+
+    rng: random.Random
+    used: set[str] = field(default_factory=set)
+
+    def take(self, block: str) -> str:
+        """A new address in `block`: an IPv4 prefix of one to three octets (`"52.112"`), or an
+        IPv6 prefix ending in `::` (a random last group)."""
+        while True:
+            if ":" in block:
+                address = f"{block}{self.rng.randrange(1, 0xFFFF):x}"
+            else:
+                octets = [str(self.rng.randrange(0, 256)) for _ in range(2 - block.count("."))]
+                address = ".".join([block, *octets, str(self.rng.randrange(2, 254))])
+            if address not in self.used:
+                self.used.add(address)
+                return address

@@ -57,7 +57,7 @@ class Answer:
 def dns_query(name: str, qtype: str, ident: int = 0, edns_payload: int | None = None) -> Packet:
     """A recursive query for `name`, with an EDNS OPT record advertising `edns_payload` bytes
     when given."""
-    extra = [DNSRROPT(rclass=edns_payload)] if edns_payload is not None else None
+    extra = [DNSRROPT(rclass=edns_payload)] if edns_payload is not None else []
     return DNS(id=ident, rd=1, qd=[DNSQR(qname=name, qtype=qtype)], ar=extra)
 
 
@@ -76,8 +76,8 @@ def dns_response(
         ra=1,
         rcode=rcode,
         qd=query.qd,
-        an=records or None,
-        ns=None if has_data or minimal else [answer.soa()],
+        an=records,
+        ns=[] if has_data or minimal else [answer.soa()],
         ar=query.ar,
     )
     return bytes(response if minimal else response.compress())
@@ -148,3 +148,10 @@ def stub_lookup(timeline: Timeline, upstream: Resolver, t: float, answer: Answer
         reply = dns_response(query, answer, "A" if offset == 0 else "AAAA")
         loopback(end + 0.00012 + offset * 0.00005, stub, app, 53, app_port, reply)
     return end + 0.0003
+
+
+def lookup_templates(answer: Answer, qtype: str, rcode: int = 0) -> tuple[bytes, bytes]:
+    """A query for `answer.name` and its minimal response, both with id 0: templates for
+    lookups built in bulk, whose ids the caller replaces."""
+    query = dns_query(answer.name, qtype)
+    return bytes(query), dns_response(query, answer, qtype, rcode=rcode, minimal=True)

@@ -53,7 +53,6 @@ def ip_header(
     length: int,
     ident: int,
     ttl: int,
-    *,
     df: bool = True,
     flow_label: int = 0,
     checksum: bool = False,

@@ -12,7 +12,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scapy.layers.tls.all import TLS, TLS13ServerHello, TLSClientHello
 from scapy.layers.tls.extensions import (
     ProtocolName,
     ServerName,
@@ -30,11 +29,13 @@ from scapy.layers.tls.extensions import (
     TLS_Ext_SupportedVersion_SH,
     TLS_Ext_Unknown,
 )
+from scapy.layers.tls.handshake import TLS13ServerHello, TLSClientHello
 from scapy.layers.tls.keyexchange_tls13 import (
     KeyShareEntry,
     TLS_Ext_KeyShare_CH,
     TLS_Ext_KeyShare_SH,
 )
+from scapy.layers.tls.record import TLS
 from scapy.packet import Packet
 
 from trafficgen.flows import TcpFlow
