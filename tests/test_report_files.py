@@ -174,3 +174,30 @@ def test_every_flow_integer_field_is_an_integer_column(typed_report: BuiltReport
         assert str(typed_report.flows[column].dtype) == "Int64", column
     for column in ENDPOINT_INTEGER_COLUMNS:
         assert str(typed_report.endpoints[column].dtype) == "Int64", column
+
+
+CONTROL_HOST = "a\x1b]0;pwned\x07\x00b\u202egnp.exe\nc.example"
+LIST_NAMES = ("ok.example.org", "@sum(1)", "=1+1", "+cmd|' /c calc'!a0")
+
+
+def test_every_text_file_shows_invisible_characters_escaped(catalog: Catalog) -> None:
+    flow = Flow("F9", 1.0, 2.0, Transport.UDP, "192.168.1.23", 5000, "198.51.100.9", 443,
+                host=CONTROL_HOST, host_source=HostSource.DNS, bytes_up=1, bytes_down=1,
+                dns_names=LIST_NAMES, error="bell\x07", url="https://x.example/\u202e")
+    built = build_report(run_audit(catalog, [flow], [], session_id="s2", source="pcap",
+                                   inputs=["x.pcap"], requested_app=None))
+    for kind in (ReportFile.ENDPOINTS_CSV, ReportFile.FLOWS_CSV, ReportFile.MARKDOWN,
+                 ReportFile.HTML):
+        text = render(kind, built)
+        assert all(c.isprintable() or c == "\n" for c in text), kind
+        assert "\\u202e" in text and "\\x1b" in text, kind
+    flows_csv = render(ReportFile.FLOWS_CSV, built)
+    assert len(flows_csv.splitlines()) == 2  # the newline in the name is shown, not written
+    rows = list(csv.DictReader(io.StringIO(flows_csv)))
+    assert rows[0]["host"] == "a\\x1b]0;pwned\\x07\\x00b\\u202egnp.exe\\nc.example"
+    assert rows[0]["dns_names"] == "ok.example.org;'@sum(1);'=1+1;'+cmd|' /c calc'!a0"
+    assert rows[0]["error"] == "bell\\x07"
+    endpoints = list(csv.DictReader(io.StringIO(render(ReportFile.ENDPOINTS_CSV, built))))
+    assert endpoints[0]["host"] == rows[0]["host"]
+    # report.json keeps the exact text: it is data, escaped by JSON itself
+    assert json.loads(render(ReportFile.JSON, built))["endpoints"][0]["host"] == CONTROL_HOST

@@ -1,4 +1,10 @@
-"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary."""
+"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary.
+
+Host names, organisations and data verdicts come from traffic (a DNS answer, an SNI, a flow
+file) and may carry escape sequences, newlines or bidi overrides: every line is printed
+through `visible` (invisible characters shown as escapes, so no line can be forged or the
+terminal driven), and each name is cut to TERMINAL_NAME_LIMIT characters.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import click
 from auditor.quantities import byte_size, counted, plural
 from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES
 from auditor.report.render.sentences import data_lines, traffic_line, verdict_lines
+from auditor.report.render.text_safety import TERMINAL_LINE_LIMIT, terminal_text, visible
 
 if TYPE_CHECKING:
     from auditor.capture.reader import ProgressCallback
@@ -64,10 +71,11 @@ class ProgressLine:
 
 def print_summary(document: dict[str, Any], folder: Path) -> None:
     """The end-of-audit summary: endpoints by category, trackers named, where the report is."""
+    document = _shown(document)
     session, summary = document["session"], document["summary"]
     app = session["app"]
     app_text = f"{app} ({session['app_detection']['how']})" if app else "not detected"
-    click.echo(f"vcaudit: {traffic_line(summary)}; audited app: {app_text}")
+    _echo(f"vcaudit: {traffic_line(summary)}; audited app: {app_text}")
     for category in CATEGORY_ORDER:
         count = summary["categories"][category]["endpoints"]
         if not count:
@@ -79,15 +87,34 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
                               for e in hosts[:NAMED_PER_CATEGORY])
             more = len(hosts) - NAMED_PER_CATEGORY
             named = f"  {shown}" + (f", and {more} more" if more > 0 else "")
-        click.echo(f"  {category:<12} {count:>4} {plural(count, 'endpoint'):<9}{named}".rstrip())
+        _echo(f"  {category:<12} {count:>4} {plural(count, 'endpoint'):<9}{named}".rstrip())
     for line in verdict_lines(document):
-        click.echo(f"verdict: {line}")
+        _echo(f"verdict: {line}")
     for line in data_lines(document):
-        click.echo(f"data: {line}")
+        _echo(f"data: {line}")
     coverage = document["coverage"]
     anomalies = coverage.get("anomalies", {}).get("total", 0)
-    click.echo(f"coverage: {counted(coverage['flows_without_name']['flows'], 'flow')} without "
-               f"a name, {coverage['encrypted_flows']['flows']} encrypted, "
-               f"{counted(anomalies, 'anomaly', 'anomalies')} skipped")
-    click.echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
-               "flows.csv, flows.jsonl)")
+    _echo(f"coverage: {counted(coverage['flows_without_name']['flows'], 'flow')} without "
+          f"a name, {coverage['encrypted_flows']['flows']} encrypted, "
+          f"{counted(anomalies, 'anomaly', 'anomalies')} skipped")
+    _echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
+          "flows.csv, flows.jsonl)")
+
+
+def _shown(document: dict[str, Any]) -> dict[str, Any]:
+    """The report with the traffic text the summary names (hosts, organisations, data
+    verdicts) made fit for a terminal line: invisible characters escaped, names cut."""
+    endpoints = [{**e, "host": terminal_text(e["host"]),
+                  "entity": terminal_text(e["entity"]) if e["entity"] else e["entity"]}
+                 for e in document["endpoints"]]
+    personal = dict(document.get("personal_data", {}))
+    if personal.get("verdicts"):
+        personal["verdicts"] = [terminal_text(line, TERMINAL_LINE_LIMIT)
+                                for line in personal["verdicts"]]
+    return {**document, "endpoints": endpoints, "personal_data": personal}
+
+
+def _echo(line: str) -> None:
+    """Print one summary line; whatever traffic text it holds cannot act on the terminal or
+    start a line of its own."""
+    click.echo(visible(line))

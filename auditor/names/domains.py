@@ -23,8 +23,18 @@ def _icann_psl() -> PublicSuffixList:
 
 
 def normalise_host(name: str) -> str:
-    """Lowercase, without a trailing dot or IPv6 brackets."""
-    return name.strip().strip("[]").rstrip(".").lower()
+    """The form a name is compared in: lowercase, without the one trailing dot of a fully
+    qualified name, and an IPv6 address without the brackets of a URL (`[2001:db8::1]`).
+
+    Nothing else is removed: a name with spaces, brackets, control characters or several
+    trailing dots stays as it is (and matches no rule), so that the name classified, the
+    name in the evidence and the name shown are the same."""
+    text = name.lower()
+    if text.startswith("[") and text.endswith("]") and ":" in text:
+        inner = text[1:-1]
+        if is_ip_address(inner):
+            return inner
+    return text[:-1] if text.endswith(".") else text
 
 
 def is_ip_address(text: str) -> bool:

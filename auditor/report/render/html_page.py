@@ -1,7 +1,8 @@
 """report.html: the report as one self-contained page with charts.
 
 No network: styles are inline, charts are inline SVG drawn here, and there is no script.
-Everything that came from traffic is escaped, so a hostile host name or URL stays text.
+Everything that came from traffic is escaped, so a hostile host name or URL stays text, and
+its invisible characters (controls, bidi overrides) are shown as escapes (text_safety).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from auditor.quantities import byte_size
 from auditor.records import CATEGORY_ORDER
 from auditor.report.render.sentences import category_counts, data_lines, traffic_line, verdict_lines
-from auditor.report.render.text_safety import html_text
+from auditor.report.render.text_safety import html_cell, html_text
 
 CATEGORY_COLOURS = {
     "ad-tech": "#c0392b", "analytics": "#e67e22", "third-party": "#8e44ad",
@@ -41,9 +42,9 @@ def render_html(report: dict[str, Any]) -> str:
         # Nothing on this page may load anything from the network.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>vcaudit report {escape(session['id'])}</title>",
+        f"<title>vcaudit report {html_cell(session['id'])}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>vcaudit report {escape(session['id'])}</h1>",
+        f"<h1>vcaudit report {html_cell(session['id'])}</h1>",
         _session_block(session, summary),
         "<h2>Verdict</h2><ul>",
         *[f'<li class="verdict">{html_text(line)}</li>' for line in verdict_lines(report)],
@@ -72,9 +73,9 @@ def _session_block(session: dict[str, Any], summary: dict[str, Any]) -> str:
     app = session["app"] or "not detected"
     return (
         "<table>"
-        f"<tr><th>Source</th><td>{escape(session['source'])}: "
-        f"{escape(', '.join(session['inputs']))}</td></tr>"
-        f"<tr><th>Audited app</th><td>{escape(app)} "
+        f"<tr><th>Source</th><td>{html_cell(session['source'])}: "
+        f"{html_cell(', '.join(session['inputs']))}</td></tr>"
+        f"<tr><th>Audited app</th><td>{html_cell(app)} "
         f"<span class=\"muted\">({html_text(session['app_detection']['detail'])})</span>"
         f"</td></tr><tr><th>Time</th><td>{escape(session['started'] or '?')} to "
         f"{escape(session['ended'] or '?')}</td></tr>"
@@ -118,9 +119,9 @@ def _personal_data(report: dict[str, Any]) -> str:
         out.append("<table><tr><th>organisation</th><th>category</th><th>hosts</th>"
                    "<th>what it received</th></tr>")
         for row in rows:
-            out.append(f"<tr><td>{escape(row['entity'])}</td><td>{_badge(row['category'])}</td>"
-                       f"<td><code>{escape(', '.join(row['hosts']))}</code></td>"
-                       f"<td>{escape(', '.join(row['kinds']))}</td></tr>")
+            out.append(f"<tr><td>{html_cell(row['entity'])}</td><td>{_badge(row['category'])}</td>"
+                       f"<td><code>{html_cell(', '.join(row['hosts']))}</code></td>"
+                       f"<td>{html_cell(', '.join(row['kinds']))}</td></tr>")
         out.append("</table>")
     return "".join(out)
 
@@ -131,11 +132,11 @@ def _endpoint_table(endpoints: list[dict[str, Any]]) -> str:
     for endpoint in endpoints[:MAX_ROWS]:
         why = "; ".join(e["detail"] for e in endpoint["evidence"][:3])  # may quote traffic
         out.append(
-            f"<tr><td><code>{escape(endpoint['host'])}</code></td>"
+            f"<tr><td><code>{html_cell(endpoint['host'])}</code></td>"
             f"<td>{_badge(endpoint['category'])}</td>"
-            f"<td>{escape(endpoint['entity'] or '')}</td>"
-            f"<td>{escape(', '.join(endpoint['host_sources']))}</td>"
-            f"<td>{escape(', '.join(endpoint['protocols']))}</td>"
+            f"<td>{html_cell(endpoint['entity'])}</td>"
+            f"<td>{html_cell(', '.join(endpoint['host_sources']))}</td>"
+            f"<td>{html_cell(', '.join(endpoint['protocols']))}</td>"
             f'<td class="n">{endpoint["flows"]}</td>'
             f'<td class="n">{byte_size(endpoint["bytes_up"] or 0)}</td>'
             f'<td class="n">{byte_size(endpoint["bytes_down"] or 0)}</td>'
