@@ -39,8 +39,8 @@ def test_import_contracts_hold() -> None:
 
 def test_ruff_is_clean() -> None:
     result = subprocess.run([tool("ruff"), "check", "--no-cache", "auditor", "tests", "bench",
-                             "captures", "addons"], capture_output=True, text=True, cwd=REPO,
-                            timeout=300)
+                             "captures", "addons", "trafficgen"], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
 
 

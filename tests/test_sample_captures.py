@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.dns import DNS
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, in4_chksum
+from scapy.layers.inet6 import IPv6, in6_chksum
 from scapy.layers.l2 import CookedLinuxV2, Ether
 from scapy.packet import Packet
-from scapy.utils import PcapNgReader, PcapReader
+from scapy.utils import PcapNgReader, PcapReader, checksum
 
 from auditor.protocols.tls import parse_client_hello, tls_records_handshake
 
@@ -22,6 +23,7 @@ TEAMS = CAPTURES / "teams-linux-any.pcap"
 LINKTYPE_ETHERNET = 1
 LINKTYPE_LINUX_SLL2 = 276
 CNAME, A, AAAA = 5, 1, 28
+CHECKSUM_AT = {1: 2, 6: 16, 17: 6, 58: 2}  # ICMP, TCP, UDP, ICMPv6: offset of the field
 
 
 def test_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
@@ -134,3 +136,43 @@ def test_teams_sample_shape(teams: list[Packet]) -> None:
     assert parse_client_hello(handshake).server_name == "teams.microsoft.com"
     media = [p for p in teams if UDP in p and p[IP].dst == "52.115.98.40"]
     assert {p[UDP].dport for p in media} == {3478, 3479, 3480}
+
+
+def stored_and_computed_checksums(packet: Packet) -> list[tuple[str, int, int]]:
+    """(what, checksum in the frame, checksum scapy computes) for the IPv4 header and the
+    ICMP/TCP/UDP/ICMPv6 message of `packet`, from the captured bytes."""
+    out = []
+    if IP in packet:
+        ip = packet[IP]
+        raw, start = bytes(ip.original), ip.ihl * 4
+        header = raw[:10] + b"\x00\x00" + raw[12:start]
+        out.append(("ipv4", int.from_bytes(raw[10:12], "big"), checksum(header)))
+        proto, l4 = ip.proto, raw[start : ip.len]
+    elif IPv6 in packet:
+        ip = packet[IPv6]
+        proto, l4 = ip.nh, bytes(ip.original)[40 : 40 + ip.plen]
+    else:
+        return out
+    at = CHECKSUM_AT[proto]
+    zeroed = l4[:at] + b"\x00\x00" + l4[at + 2 :]
+    if proto == 1:  # ICMP: no pseudo-header
+        value = checksum(zeroed)
+    elif IP in packet:
+        value = in4_chksum(proto, ip, zeroed)
+    else:
+        value = in6_chksum(proto, ip.payload, zeroed)
+    if proto == 17 and value == 0:
+        value = 0xFFFF  # RFC 768: a computed zero is sent as all ones
+    out.append((f"ip proto {proto}", int.from_bytes(l4[at : at + 2], "big"), value))
+    return out
+
+
+def test_every_checksum_is_right(zoom: list[Packet], teams: list[Packet]) -> None:
+    """The generator computes the checksums itself (trafficgen.ip); scapy agrees with each."""
+    checked = wrong = 0
+    for packet in zoom + teams:
+        for _what, stored, computed in stored_and_computed_checksums(packet):
+            checked += 1
+            wrong += stored != computed
+    assert wrong == 0
+    assert checked > 2 * (len(zoom) + len(teams)) - 100  # nearly every frame is IP

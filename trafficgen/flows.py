@@ -18,7 +18,7 @@ from trafficgen.ip import (
     TCP_PSH,
     TCP_SYN,
     TcpOptions,
-    ip_packet,
+    ip_header,
     tcp,
     tcp_options,
     udp,
@@ -45,17 +45,9 @@ class Peer:
         """An IP packet to `dst` (IPv4: the next IP ID, DF as asked; IPv6: the flow label)."""
         if not is_ipv6(self.addr):
             self.ip_id = (self.ip_id + 1) & 0xFFFF
-        return ip_packet(
-            self.packed,
-            dst.packed,
-            proto,
-            payload,
-            self.ip_id,
-            self.ttl,
-            df=df,
-            flow_label=self.flow_label,
-            checksum=True,
-        )
+        header = ip_header(self.packed, dst.packed, proto, len(payload), self.ip_id, self.ttl,
+                           df, self.flow_label, checksum=True)
+        return header + payload
 
 
 def new_peer(addr: str, ttl: int, rng: random.Random) -> Peer:
@@ -64,8 +56,8 @@ def new_peer(addr: str, ttl: int, rng: random.Random) -> Peer:
 
 
 @dataclass
-class UdpFlow:
-    """A UDP conversation between the capturing client and one server port (DF clear)."""
+class Conversation:
+    """Two peers and their ports, seen by the capturing client on `link`."""
 
     timeline: Timeline
     link: Link
@@ -73,6 +65,11 @@ class UdpFlow:
     server: Peer
     cport: int
     sport: int
+
+
+@dataclass
+class UdpFlow(Conversation):
+    """A UDP conversation between the capturing client and one server port (DF clear)."""
 
     def up(self, t: float, payload: bytes) -> None:
         """A datagram from the client at `t`."""
@@ -112,19 +109,13 @@ def linux_syn_options(tsval: int) -> TcpOptions:
 
 
 @dataclass
-class TcpFlow:
+class TcpFlow(Conversation):
     """A TCP connection seen at the client: consistent seq/ack numbers in both directions.
 
     Receivers acknowledge every second segment and the last one of a burst; the server's
     acknowledgements reach the capture one RTT after the client's data left.
     """
 
-    timeline: Timeline
-    link: Link
-    client: Peer
-    server: Peer
-    cport: int
-    sport: int
     rtt: float
     rng: random.Random
     syn_options: TcpOptions = field(default_factory=lambda: list(WINDOWS_SYN_OPTIONS))

@@ -67,25 +67,6 @@ def ip_header(
     return IPV6_HEADER.pack(0x60000000 | flow_label, length, proto, ttl, src, dst)
 
 
-def ip_packet(
-    src: bytes,
-    dst: bytes,
-    proto: int,
-    payload: bytes,
-    ident: int,
-    ttl: int,
-    *,
-    df: bool = True,
-    flow_label: int = 0,
-    checksum: bool = False,
-) -> bytes:
-    """`payload` behind an IPv4 or IPv6 header (see `ip_header`)."""
-    header = ip_header(
-        src, dst, proto, len(payload), ident, ttl, df=df, flow_label=flow_label, checksum=checksum
-    )
-    return header + payload
-
-
 def udp(
     src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, checksum: bool = False
 ) -> bytes:
