@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from auditor.classify.catalog import Catalog, CatalogError, load_catalog
+from auditor.classify.endpoint import classify_endpoint
 from auditor.classify.rules import Purpose
+from auditor.records import Category
 
 ENTITY = """
 [[entity]]
@@ -239,3 +241,67 @@ def test_user_network_replaces_an_identical_builtin_network(tmp_path: Path) -> N
     catalog = load_catalog([extra])
     assert catalog.match_address("170.114.1.1").rule.id == "acme.lab"  # type: ignore[union-attr]
     assert load_catalog().match_address("170.114.1.1").rule.entity == "zoom"  # type: ignore[union-attr]
+
+
+COUNTRY_RULE = """[[rule]]
+id = "acme.tracker"
+entity = "acme"
+purpose = "analytics"
+label = "Acme beacons under its country domains"
+domains = ["beacon.acme.*", "acme.com"]
+source = "https://acme.example/docs"
+date = "2026-12-04"
+
+[[entity]]
+id = "acme"
+name = "Acme"
+"""
+
+
+@pytest.mark.parametrize(("host", "matched"), [
+    ("beacon.acme.fr", "beacon.acme.*"),
+    ("eu.beacon.acme.co.uk", "beacon.acme.*"),
+    ("beacon.acme.com.tr", "beacon.acme.*"),
+    ("beacon.acme.com", "acme.com"),  # .com is no country's: the exact domain decides
+    ("beacon.notacme.fr", None),
+    ("beacon.acme.evil.com", None),
+    ("beacon.acme.github.io", None),  # a private suffix: github.io's site, not Acme's
+    ("beacon.acme.xyz", None),  # a generic suffix
+    ("acme.fr", None),
+    ("beacon.acme.fr.evil.net", None),
+])
+def test_a_country_wildcard_matches_only_country_code_suffixes(tmp_path: Path, host: str,
+                                                               matched: str | None) -> None:
+    path = tmp_path / "user.toml"
+    path.write_text(COUNTRY_RULE)
+    catalog = load_catalog([path])
+    found = catalog.match_host(host)
+    assert (found.domain if found else None) == matched
+    verdict = classify_endpoint(catalog, host, None, None)
+    assert (verdict.category is Category.ANALYTICS) == (matched is not None)
+
+
+def test_exact_domain_beats_the_country_wildcard_at_the_same_depth(catalog: Catalog) -> None:
+    # google.* is Google's service, adservice.google.* its ad host; deeper wins, then exact.
+    assert catalog.match_host("adservice.google.fr").rule.id == "google.ads"  # type: ignore[union-attr]
+    assert catalog.match_host("www.google.fr").rule.id == "google.general"  # type: ignore[union-attr]
+    assert catalog.match_host("mc.yandex.ru").domain == "mc.yandex.*"  # type: ignore[union-attr]
+
+
+def test_name_lookup_keeps_country_forms_apart_under_one_parent(catalog: Catalog) -> None:
+    """Names under the same parent share a cached answer unless the name itself is named,
+    which includes its `name.*` form: `notgoogle.fr` first must not hide `google.fr`."""
+    lookup = catalog.name_lookup(())
+    assert lookup.matches("notgoogle.fr")[0] is None
+    found = lookup.matches("google.fr")[0]
+    assert found is not None and found.domain == "google.*"
+    assert lookup.matches("metrika.yandex.kz")[0].domain == "metrika.yandex.*"  # type: ignore[union-attr]
+    assert lookup.matches("other.yandex.kz")[0] is None
+
+
+@pytest.mark.parametrize("domain", ["*.acme.com", "acme.*.com", "*", ".*", "Acme.*"])
+def test_other_wildcards_are_refused(tmp_path: Path, domain: str) -> None:
+    path = tmp_path / "user.toml"
+    path.write_text(COUNTRY_RULE.replace('"beacon.acme.*"', f'"{domain}"'))
+    with pytest.raises(CatalogError, match="not a lowercase domain name"):
+        load_catalog([path])

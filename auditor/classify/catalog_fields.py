@@ -74,8 +74,8 @@ def check_domain(domain: str, where_: str) -> str:
     if domain != domain.lower() or not _DOMAIN.match(bare) or "*" in bare:
         raise CatalogError(f"{where_}: {domain!r} is not a lowercase domain name "
                            "(no scheme, port, path or wildcard but a final '.*')")
-    if bare != domain and is_icann_public_suffix(bare):
-        raise CatalogError(f"{where_}: {domain!r} names a public suffix under every country")
+    # `name.*` stands below a public suffix by construction (`google.*` matches google.fr
+    # even though .google is a top-level domain of its own), so only exact domains are checked.
     if "." in domain and bare == domain and is_icann_public_suffix(domain):
         raise CatalogError(f"{where_}: {domain!r} is a public suffix and would match everything")
     return domain
