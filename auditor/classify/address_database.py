@@ -19,13 +19,14 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 from typing import Any, Protocol
 
-from auditor.classify.geoip2fast_data import DATA_FILE, UnsupportedDataError, read_tables
 from auditor.errors import ConfigError
+
+# The readers (geoip2fast_data, maxminddb, importlib.metadata) are imported when a database is
+# first used: the catalog, and so every command, imports this module.
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 GEOLITE_LICENCE = ("GeoLite2 End User License Agreement (incorporates CC BY-SA 4.0); "
@@ -113,6 +114,8 @@ class Geoip2fastDatabase:
         self.problem: str | None = None  # why it could not be loaded
 
     def _load(self) -> None:
+        from auditor.classify.geoip2fast_data import DATA_FILE, UnsupportedDataError, read_tables
+
         with self._lock:
             if self._tables is not None or self.problem is not None:
                 return
@@ -157,6 +160,8 @@ class MmdbDatabase:
     """A MaxMind DB format file (`.mmdb`) the user supplies."""
 
     def __init__(self, path: Path) -> None:
+        from datetime import UTC, datetime
+
         import maxminddb  # only when a user names a file
 
         try:
@@ -223,6 +228,8 @@ def _clean(value: Any) -> str | None:
 
 
 def _version(package: str) -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
