@@ -12,8 +12,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 import auditor.capture.inspector as flow_inspector
-from auditor.capture.media_record import LABEL_ORDER
 from auditor.audit import run_audit
+from auditor.capture.media_record import LABEL_ORDER
 from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
 from auditor.classify.catalog import Catalog
 from auditor.records import Visibility

@@ -256,8 +256,9 @@ class FlowInspector:
             return
         media = self._media
         if media is not None:
-            if media.counting:  # the hot path of a long media stream
+            if media.counting:  # the first seconds of a media stream: RTP headers only
                 media.count(payload)
+                self.done = media.finished
                 return
             media.feed(direction, payload)
             self.done = media.finished

@@ -38,7 +38,7 @@ class MediaObservations:
     peers: list[str] = field(default_factory=list)
     ice: bool = False
     srtp_evidence: set[str] = field(default_factory=set)
-    rtp_packets: int = 0
+    rtp_packets: int = 0  # RTP headers read
     rtcp_packets: int = 0
     streams: set[int] = field(default_factory=set)  # payload type << 32 | SSRC
     zoom_kinds: set[str] = field(default_factory=set)
@@ -58,7 +58,9 @@ class MediaObservations:
         if name not in self.stun_methods:
             self.stun_methods.append(name)
         if message.is_ice_check:
+            # WebRTC (RFC 8827) and the conferencing apps that use ICE send SRTP after it.
             self.ice = True
+            self.srtp_evidence.add("ice")
         if relayed:
             return  # addresses inside a relay describe the peers' path, not this flow
         if message.is_turn:
@@ -88,19 +90,19 @@ class MediaObservations:
         return tuple(dict.fromkeys("srtp" if p == "rtp" and encrypted else p
                                    for p in self.protocols))
 
-    def media(self, client_direction: int, duration: float, counted: bool = True) -> Media | None:
+    def media(self, client_direction: int, packets: int, duration: float,
+              counted: bool = True) -> Media | None:
         """The flow's Media block, now that its client side is known; None without media.
 
-        `counted`: every packet was counted (UDP); over TCP only the first frames were read,
-        so packet counts and rates stay unknown.
+        `packets` and `duration` are the whole flow's; `counted`: each packet was seen (UDP),
+        so the packet rate means something (a TCP flow's segments are not media packets).
         """
         if not self.protocols:
             return None
         # A success response sent by the server tells the client its public address.
         mapped = self.mapped.get(1 - client_direction)
         has_rtp = "rtp" in self.protocols or self.rtp_packets > 0
-        rate = (round(self.rtp_packets / duration, 1)
-                if counted and self.rtp_packets and duration > 0 else None)
+        rate = round(packets / duration, 1) if counted and has_rtp and duration > 0 else None
         ssrcs = {stream & 0xFFFFFFFF for stream in self.streams}
         payload_types = sorted({stream >> 32 for stream in self.streams})
         evidence = next((e for e in EVIDENCE_ORDER if e in self.srtp_evidence), None)
@@ -115,8 +117,7 @@ class MediaObservations:
             peer_addresses=tuple(self.peers) or None,
             ice=True if self.ice else None,
             srtp_evidence=evidence if has_rtp else None,
-            rtp_packets=self.rtp_packets if counted and has_rtp else None,
-            rtcp_packets=self.rtcp_packets if counted and self.rtcp_packets else None,
+            rtp_packets_read=self.rtp_packets if has_rtp else None,
             ssrc_count=len(ssrcs) if ssrcs else None,
             payload_types=tuple(payload_types) or None,
             packet_rate=rate,

@@ -3,8 +3,9 @@ byte as RFC 7983 says), Zoom's framing, Agora's SD-RTN hello and Discord's voice
 
 `start_media` looks at a datagram the flow inspector could not place. Once a media protocol is
 recognised, a `MediaSniffer` reads every following datagram of the flow: fully for the first
-MAX_MEDIA_INSPECTED, then, when RTP was found, it only counts RTP headers (a table lookup and a
-few integer operations per packet, at most MAX_STREAMS payload type and SSRC pairs kept).
+MAX_MEDIA_INSPECTED, then, when RTP was found, it only reads RTP headers (a table lookup and a
+few integer operations per packet, at most MAX_STREAMS payload type and SSRC pairs kept) until
+MAX_RTP_READ of them were read.
 `media()` turns what it saw into the flow's `Media` block; `label()` names the flow's
 `app_proto`.
 """
@@ -42,6 +43,10 @@ from auditor.protocols.zoom_media import (
 )
 
 MAX_MEDIA_INSPECTED = 48  # datagrams read in full once a media protocol is recognised
+# RTP headers read per flow for its streams and payload types. Reading every packet of a long
+# call through the flow inspector would slow the whole capture down by a tenth; a call's
+# streams show in its first seconds (a stream that starts later is missed).
+MAX_RTP_READ = 1024
 MAX_TENTATIVE = 8  # datagrams to confirm RTP that came without STUN, DTLS or a vendor hello
 MAX_SEQUENCE_STEP = 64  # two RTP packets of one stream: the second follows within this many
 # Zoom SFU types 3 and 4 have no known layout: like nDPI, believe them on a Zoom port only
@@ -136,6 +141,8 @@ class MediaSniffer:
             streams = seen.streams
             if len(streams) < MAX_STREAMS:
                 streams.add((second & 0x7F) << 32 | int.from_bytes(payload[start + 8 : start + 12]))
+            if seen.rtp_packets >= MAX_RTP_READ:
+                self.finished = True
         elif kind == _RTCP:
             seen.rtcp_packets += 1
 

@@ -144,7 +144,7 @@ def _flow(state: FlowState, flow_id: str, transport: Transport, dns_index: DnsIn
     sniffer = info.media_sniffer if info else None
     media = None
     if sniffer is not None:
-        media = sniffer.seen.media(client, state.ts_last - state.ts_first,
+        media = sniffer.seen.media(client, counts[0] + counts[2], state.ts_last - state.ts_first,
                                    counted=transport is Transport.UDP)
         app_proto = sniffer.seen.label() or app_proto
     sni = info.sni if info else None

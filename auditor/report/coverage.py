@@ -18,7 +18,8 @@ from auditor.records import PINNING_REFUSAL, Transport, Visibility
 READABLE = (Visibility.PLAINTEXT.value, Visibility.INTERCEPTED.value)
 TOP_UNNAMED = 10
 # How protocol labels are written in sentences; others are upper-cased (tls -> TLS).
-PROTOCOL_NAMES = {"gquic": "gQUIC", "quic": "QUIC"}
+PROTOCOL_NAMES = {"gquic": "gQUIC", "quic": "QUIC", "zoom-media": "Zoom media",
+                  "discord-voice": "Discord voice", "sd-rtn": "Agora SD-RTN"}
 
 
 def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
@@ -55,6 +56,7 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
             "flows": len(opaque),
             "bytes": int(opaque["bytes_up"].sum() + opaque["bytes_down"].sum()),
         },
+        "media_flows": _media_flows(flows),
     }
     pinned = flows[flows["visibility"] == "pinned"]
     refused = pinned["error"].fillna("").str.startswith(PINNING_REFUSAL)
@@ -68,6 +70,17 @@ def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
     }
     coverage["notes"] = _notes(coverage, session.source) + session.list_notes
     return coverage
+
+
+def _media_flows(flows: pd.DataFrame) -> dict[str, Any]:
+    """Flows whose payloads showed a media protocol (STUN, TURN, DTLS, RTP, Zoom's framing,
+    ...), by the protocol that names them."""
+    media = flows[flows["media"].notna()]
+    return {
+        "flows": len(media),
+        "bytes": int(media["bytes_up"].fillna(0).sum() + media["bytes_down"].fillna(0).sum()),
+        "by_protocol": {str(k): int(v) for k, v in media["app_proto"].value_counts().items()},
+    }
 
 
 def _notes(coverage: dict[str, Any], source: str) -> list[str]:
