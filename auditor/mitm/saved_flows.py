@@ -37,6 +37,7 @@ from auditor.mitm.stream_counts import StreamCounts
 from auditor.mitm.tnetstring_reader import FlowFileError, SavedState, read_flow_states
 from auditor.names.dns_index import DnsIndex
 from auditor.personal_data.scan import ScanContext, scan_request
+from auditor.personal_data.url_secrets import redact_secrets
 from auditor.records import Anomaly, AnomalyLog, DnsAnswer, Finding, Flow
 
 MAX_DETAIL = 200  # characters of an error quoted in an anomaly
@@ -229,13 +230,14 @@ def _counted(messages: Any) -> StreamCounts:
 
 
 def _detail(exc: Exception) -> str:
-    """An error in one line, traffic in it escaped (it goes to the terminal and reports)."""
+    """An error in one line, the traffic it quotes escaped and its URL secrets redacted (it
+    goes to the terminal and into report.json)."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError):
         text = f"a required field is missing: {text}"
     elif not isinstance(exc, _UnreadableError):
         text = f"{type(exc).__name__}: {text}"
-    text = ascii(text)[1:-1]  # control, bidi and other non-ASCII characters as \x.. escapes
+    text = ascii(redact_secrets(text))[1:-1]  # controls, bidi and all non-ASCII as escapes
     return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL - 3] + "..."
 
 

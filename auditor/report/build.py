@@ -17,6 +17,7 @@ from auditor import __version__
 from auditor.audit import SessionData, name_evidence
 from auditor.classify.address_owner import AddressOwner
 from auditor.names.domains import registrable_domain
+from auditor.personal_data.url_secrets import redact_secrets
 from auditor.records import (
     CATEGORY_ORDER,
     CLASSIFICATION_COLUMNS,
@@ -35,13 +36,20 @@ ENDPOINT_INTEGER_COLUMNS = ("flows", "bytes_up", "bytes_down", "packets_up", "pa
 MAX_FLOW_IDS_PER_ENDPOINT = 100
 UNKNOWN_ENDPOINT = "(no name or address)"
 MAX_NAME_EVIDENCE = 3
+REDACTED_COLUMNS = ("url", "error")  # text that can quote a URL's secrets
 
 
 def flows_frame(session: SessionData) -> pd.DataFrame:
-    """One row per flow: every Flow field plus its category, entity and first-party flag."""
+    """One row per flow: every Flow field plus its category, entity and first-party flag.
+    Secrets and e-mail addresses in URLs and error messages are redacted (short hashes)
+    unless the session shows values (`--show-values`); flows.jsonl keeps them as seen."""
     rows = []
     for flow in session.flows:
         row = record_to_dict(flow)
+        if not session.show_values:
+            for column in REDACTED_COLUMNS:
+                if row[column]:
+                    row[column] = redact_secrets(row[column])
         verdict = session.classifications[flow.flow_id]
         row.update(category=verdict.category.value, entity=verdict.entity,
                    first_party=verdict.first_party)

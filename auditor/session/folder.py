@@ -4,7 +4,14 @@
 as flows complete, so a crash loses nothing already written. `dns.jsonl` holds the DNS answers
 (for names and CNAME chains) and `session.json` what the source counted. A folder vcaudit
 creates is readable by its owner only, because a session holds decrypted traffic; an existing
-folder keeps its mode. Whether an existing `--out` may take a new session: auditor/out_folder.py.
+folder keeps its mode.
+
+The logs (`*.jsonl`) are the private record: they keep what was seen, URLs with their tokens
+and personal data found included, so that `vcaudit report --show-values` can show them later.
+The report files (report.json, .md, .html, the CSV tables) are the ones to share: they redact
+those values (short hashes) unless the session was built with `--show-values`.
+
+Whether an existing `--out` may take a new session: auditor/session/out_folder.py.
 """
 
 from __future__ import annotations
