@@ -68,7 +68,7 @@ from trafficgen.streams import (  # noqa: E402
     quic_session,
     tcp_session,
 )
-from trafficgen.timeline import MS, SECOND, Frame, Seeds, counted  # noqa: E402
+from trafficgen.timeline import MS, SECOND, Frame, Seeds  # noqa: E402
 from trafficgen.tls import compact_hello  # noqa: E402
 from trafficgen.writers import write_capture  # noqa: E402
 
@@ -201,12 +201,15 @@ class Session:
         rng, _label = self.plan.next_rng("dns")
         sport = self.ports.take()
         resolver = GATEWAY if rng.random() < 0.9 else PUBLIC_DNS
-        answer = Answer(name, chain, tuple(v4), tuple(v6 or ()), ttl=30 + sum(name.encode()) % 270)
+        ttl = 30 + sum(name.encode()) % 270
+        answers = [Answer(name, chain, v4=tuple(v4), ttl=ttl)]
+        if both:
+            answers.append(Answer(name, chain, v6=tuple(v6 or ()), ttl=ttl))
         rtt = rng.randrange(4, 40) * MS if resolver is GATEWAY else rng.randrange(12, 60) * MS
         exchanges: list[DnsExchange] = []
         when = t
-        for qtype in ("A", "AAAA") if both else ("A",):
-            key = (answer, qtype, rcode)
+        for answer, qtype in zip(answers, ("A", "AAAA"), strict=False):
+            key = (answer, qtype, rcode)  # the same answer to the same question: built once
             if key not in self._dns:
                 self._dns[key] = lookup_templates(answer, qtype, rcode)
             exchanges.append(DnsExchange(when, when + rtt, rng.getrandbits(16), *self._dns[key]))
@@ -455,7 +458,7 @@ def build_capture(path: Path, packets: int = 1_000_000, pcapng: bool = False,
     manifest = Manifest(str(path), "pcapng" if pcapng else "pcap", seed, GENERATOR_VERSION)
     counts: dict[str, int] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = counted(session.plan.frames(), counts)
+    frames = session.plan.frames(counts)
     manifest.packets = write_capture(path, frames, LINKTYPE_ETHERNET, START_US, pcapng)
     manifest.packets_by_kind = dict(sorted(counts.items()))
     manifest.duration_s = session.duration / SECOND

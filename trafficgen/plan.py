@@ -48,6 +48,6 @@ class SessionPlan:
         """Name the flows without a name of their own from the DNS answers."""
         name_from_dns(self.flows, self.answers)
 
-    def frames(self) -> Iterator[tuple[str, Frame]]:
-        """Every frame of the session, in time order, with its activity's kind."""
-        return merge(self.activities)
+    def frames(self, counts: dict[str, int]) -> Iterator[Frame]:
+        """Every frame of the session, in time order, counted by kind into `counts`."""
+        return merge(self.activities, counts)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from trafficgen.addresses import Host
 from trafficgen.flows import linux_syn_options
+from trafficgen.http import http_message
 from trafficgen.ip import PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, tcp, tcp_options
 from trafficgen.links import host_frame, udp_frame
 from trafficgen.media import RTP_HEADER
@@ -29,7 +30,7 @@ from trafficgen.stun import (
 from trafficgen.timeline import MS, SECOND, Frame
 from trafficgen.tls import CHANGE_CIPHER_SPEC, REC_APPDATA, opaque_server_flight, tls_record
 
-SYN_OPTIONS = tcp_options(linux_syn_options(0))
+SYN_OPTIONS = tcp_options(linux_syn_options(0))  # every client SYN: Linux's, timestamp zero
 
 
 class Noise:
@@ -138,8 +139,8 @@ def tcp_session(rng: random.Random, noise: Noise, t: int, client: Host, server: 
     if tls:
         flight = opaque_server_flight(noise.take(84, t), noise.take(rng.randrange(2400, 5200), t))
     else:
-        flight = (b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\n"
-                  b"Content-Length: 471\r\n\r\n" + noise.take(471, t))
+        headers = [("Content-Type", "application/ocsp-response"), ("Content-Length", "471")]
+        flight = http_message("HTTP/1.1 200 OK", headers, noise.take(471, t))
     yield t, peer.segment(1, TCP_ACK)
     for number, piece in enumerate(_chunks(flight, mss)):
         t += 120

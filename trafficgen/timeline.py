@@ -67,15 +67,8 @@ class Activity:
     make: Callable[[], Iterator[Frame]]
 
 
-def counted(frames: Iterator[tuple[str, Frame]], counts: dict[str, int]) -> Iterator[Frame]:
-    """The frames of `merge`, counting them by kind into `counts` as they pass."""
-    for kind, frame in frames:
-        counts[kind] = counts.get(kind, 0) + 1
-        yield frame
-
-
-def merge(activities: Sequence[Activity]) -> Iterator[tuple[str, Frame]]:
-    """Every frame of every activity, in time order, with its activity's kind.
+def merge(activities: Sequence[Activity], counts: dict[str, int]) -> Iterator[Frame]:
+    """Every frame of every activity, in time order, counted by activity kind into `counts`.
 
     An activity's stream is started only when its first frame is due, so at most one frame
     per running activity is held at a time; frames at the same time keep the order in which
@@ -93,7 +86,8 @@ def merge(activities: Sequence[Activity]) -> Iterator[tuple[str, Frame]]:
         if isinstance(source, Activity):
             source = source.make()
         else:
-            yield kind, (ts, frame)
+            counts[kind] = counts.get(kind, 0) + 1
+            yield ts, frame
         item = next(source, None)
         if item is not None:
             push(heap, (item[0], order, item[1], kind, source))
