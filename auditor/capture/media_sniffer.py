@@ -47,6 +47,7 @@ MAX_MEDIA_INSPECTED = 48  # datagrams read in full once a media protocol is reco
 # call through the flow inspector would slow the whole capture down by a tenth; a call's
 # streams show in its first seconds (a stream that starts later is missed).
 MAX_RTP_READ = 1024
+MAX_COUNTED = 4 * MAX_RTP_READ  # datagrams looked at in all, for flows with little RTP
 MAX_TENTATIVE = 8  # datagrams to confirm RTP that came without STUN, DTLS or a vendor hello
 MAX_SEQUENCE_STEP = 64  # two RTP packets of one stream: the second follows within this many
 # Zoom SFU types 3 and 4 have no known layout: like nDPI, believe them on a Zoom port only
@@ -117,6 +118,9 @@ class MediaSniffer:
 
     def count(self, payload: bytes) -> None:
         """Count one RTP or RTCP packet (plain, inside TURN ChannelData, or in Zoom's framing)."""
+        self.inspected += 1
+        if self.inspected >= MAX_COUNTED:
+            self.finished = True
         if len(payload) < 12:
             return
         first = payload[0]
@@ -129,7 +133,7 @@ class MediaSniffer:
             if kind_offset is None:
                 return
             start = base + kind_offset[1]
-        elif 64 <= first < 128:  # TURN ChannelData
+        elif 64 <= first < 128 and self.seen.relay:  # TURN ChannelData
             start = 4
         if len(payload) < start + 12 or payload[start] & 0xC0 != 0x80:
             return
@@ -149,17 +153,18 @@ class MediaSniffer:
     # --- full inspection -------------------------------------------------------------------
 
     def _datagram(self, direction: int, payload: bytes, relayed: bool) -> None:
-        if relayed:
-            pass
-        elif self._zoom_base == 8:
-            self._zoom(direction, payload)
-            return
-        elif self._zoom_base == 0 or payload[:3] == P2P_HELLO:
-            self._zoom_p2p(direction, payload)
-            return
+        """One datagram, or one a TURN relay carried (`relayed`): demultiplexed by its first
+        byte as RFC 7983 says, after the vendor framings that do not follow it."""
+        if not relayed:
+            if self._zoom_base == 8:
+                self._zoom(direction, payload)
+                return
+            if self._zoom_base == 0 or payload[:3] == P2P_HELLO:
+                self._zoom_p2p(direction, payload)
+                return
+            if self._vendor(direction, payload):
+                return
         first = payload[0] if payload else -1
-        if not relayed and self._vendor(direction, payload):
-            return
         if 0 <= first <= 3:
             self._stun(direction, payload, relayed)
         elif 20 <= first <= 63:
