@@ -4,11 +4,13 @@ the memory benchmark (bench/flow_file_memory.py) and the tests of bounded readin
     .venv/bin/python bench/make_flow_files.py mitm OUT.mitm --body-mb 512
     .venv/bin/python bench/make_flow_files.py har OUT.har --body-mb 512
     .venv/bin/python bench/make_flow_files.py har OUT.har --entries 100000
+    .venv/bin/python bench/make_flow_files.py stream OUT.mitm --entries 2000000
 
-A flow file holds one HTTP flow (mitmproxy's own test flow, GET http://address:22/path) whose
-request body is `--body-mb` MB, then `--entries` small flows. A HAR file holds one entry whose
-response body (base64 text, as browsers export bodies) is `--body-mb` MB, then `--entries`
-entries of about 5 kB each.
+A flow file (`mitm`) holds one HTTP flow (mitmproxy's own test flow, GET
+http://address:22/path) whose request body is `--body-mb` MB, then `--entries` small flows. A
+HAR file holds one entry whose response body (base64 text, as browsers export bodies) is
+`--body-mb` MB, then `--entries` entries of about 5 kB each. A `stream` flow file holds one raw
+TCP flow of `--entries` messages of 20 bytes.
 """
 
 from __future__ import annotations
@@ -94,6 +96,14 @@ def write_mitm(path: Path, body_bytes: int, small_flows: int = 0) -> None:
             write_pieces(out, tnetstring_pieces(tflow.tflow(resp=True).get_state())[0])
 
 
+def write_stream(path: Path, messages: int) -> None:
+    """A flow file of one TCP flow with `messages` messages from the client."""
+    state = tflow.ttcpflow().get_state()
+    state["messages"] = [(True, b"x" * 20, 946681204.2)] * messages
+    with path.open("wb") as out:
+        write_pieces(out, tnetstring_pieces(state)[0])
+
+
 def har_entry(url: str, text: str) -> dict[str, Any]:
     """A HAR entry as a browser exports it, with a response body."""
     return {
@@ -136,13 +146,15 @@ def write_har(path: Path, body_bytes: int, entries: int = 0) -> None:
 def main() -> int:
     """Write one file as the arguments say."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["mitm", "har"])
+    parser.add_argument("kind", choices=["mitm", "har", "stream"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--body-mb", type=int, default=0)
     parser.add_argument("--entries", type=int, default=0)
     args = parser.parse_args()
     if args.kind == "mitm":
         write_mitm(args.out, args.body_mb * MB, args.entries)
+    elif args.kind == "stream":
+        write_stream(args.out, args.entries)
     else:
         write_har(args.out, args.body_mb * MB, args.entries)
     print(f"{args.out}: {args.out.stat().st_size / MB:.1f} MB")

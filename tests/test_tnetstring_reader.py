@@ -180,3 +180,18 @@ def test_text_values_are_cut_between_characters(tmp_path: Path) -> None:
     assert saved.state is not None
     assert saved.state["a"] == "x" + "é" * (KEPT_BYTES // 2 - 1)
     assert saved.cuts == {("a",): len(text)}
+
+
+def test_a_long_stream_is_counted_not_kept(tmp_path: Path) -> None:
+    flow = tflow.ttcpflow()
+    state = flow.get_state()
+    state["messages"] = [[True, b"x" * 20, 946681204.2], [False, b"yy", 946681204.3]] * 25_000
+    path = _write(tmp_path / "stream.mitm", tnetstring.dumps(state))
+    del state
+    tracemalloc.start()
+    (saved,) = read_all(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert saved.streams[("messages",)].as_tuple() == (25_000, 25_000, 500_000, 50_000)
+    assert saved.state is not None and saved.state["messages"] == []
+    assert peak < 3 << 20  # keeping the 50,000 messages would take over 7 MB

@@ -144,41 +144,69 @@ class _Parser:
 
     def stream_container(self, tag: int, start: int, stop: int, path: Path,
                          depth: int) -> Any:
-        """A list or dict too large to read at once, whose data is at file[start:stop]."""
+        """A list or dict too large to read at once, whose data is at file[start:stop]: its
+        items are read a block of up to IN_MEMORY bytes at a time, and an item larger than
+        that on its own."""
         if depth > MAX_DEPTH:
             raise FramingError(f"nested deeper than {MAX_DEPTH} levels")
         container = _Container(self.saved, tag, path)
-        handle = self.handle
         position = start
         while position < stop:
-            handle.seek(position)
-            prefix = _file_prefix(handle, stop)
-            if prefix is None:
-                raise FramingError("a missing or invalid length prefix")
-            length, data_start = prefix
+            self.handle.seek(position)
+            block = self.handle.read(min(stop - position, IN_MEMORY))
+            if not block:
+                raise FramingError("a value runs past the end of the file")
+            used = self._items_in_block(container, block, position, stop, depth)
+            if used == 0:  # the next item does not fit in a block
+                used = self._large_item(container, position, stop, depth)
+            position += used
+        return container.value()
+
+    def _items_in_block(self, container: _Container, block: bytes, position: int, stop: int,
+                        depth: int) -> int:
+        """Add the items that lie whole in `block` (read at `position`); the bytes used."""
+        offset = 0
+        while offset < len(block):
+            colon = block.find(b":", offset, offset + MAX_LENGTH_DIGITS + 1)
+            if colon < 0 and len(block) - offset <= MAX_LENGTH_DIGITS \
+                    and position + len(block) < stop:
+                break  # the prefix goes on in the next block
+            length, data_start = _memory_prefix(block, offset, len(block))
             data_stop = data_start + length
-            if data_stop >= stop:
+            if position + data_stop >= stop:
                 raise FramingError(f"a value claims {length:,} bytes, more than its container "
                                    "holds")
-            child_path = container.child_path()
-            if length < IN_MEMORY:
-                data = handle.read(length + 1)
-                if len(data) != length + 1:
-                    raise FramingError("a value runs past the end of the file")
-                child = self.node(data[-1], data, 0, length, child_path, depth + 1)
-            else:
-                child_tag = _peek_tag(handle, data_start, data_stop)
-                if child_tag in _CONTAINER_TAGS:
-                    child = self.stream_container(child_tag, data_start, data_stop, child_path,
-                                                  depth + 1)
-                elif child_tag in _TEXT_TAGS:
-                    handle.seek(data_start)
-                    child = _text(child_tag, handle.read(min(length, KEPT_BYTES)), length)
-                else:
-                    raise FramingError(f"a scalar of {length:,} bytes")
-            container.add(child)
-            position = data_stop + 1
-        return container.value()
+            if data_stop >= len(block):
+                break  # the item goes on past this block
+            container.add(self.node(block[data_stop], block, data_start, data_stop,
+                                    container.child_path(), depth + 1))
+            offset = data_stop + 1
+        return offset
+
+    def _large_item(self, container: _Container, position: int, stop: int, depth: int) -> int:
+        """Add the item at `position` that is too large for a block; the bytes used."""
+        handle = self.handle
+        handle.seek(position)
+        prefix = _file_prefix(handle, stop)
+        if prefix is None:
+            raise FramingError("a missing or invalid length prefix")
+        length, data_start = prefix
+        data_stop = data_start + length
+        if data_stop >= stop:
+            raise FramingError(f"a value claims {length:,} bytes, more than its container "
+                               "holds")
+        child_path = container.child_path()
+        child_tag = _peek_tag(handle, data_start, data_stop)
+        if child_tag in _CONTAINER_TAGS:
+            child = self.stream_container(child_tag, data_start, data_stop, child_path,
+                                          depth + 1)
+        elif child_tag in _TEXT_TAGS:
+            handle.seek(data_start)
+            child = _text(child_tag, handle.read(min(length, KEPT_BYTES)), length)
+        else:
+            raise FramingError(f"a scalar of {length:,} bytes")
+        container.add(child)
+        return data_stop + 1 - position
 
 
 class _Container:
