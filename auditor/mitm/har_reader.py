@@ -207,6 +207,7 @@ def _skip(events: Iterator[Event], first: Event) -> None:
 
 
 def _first_line(exc: Exception) -> str:
-    """An exception's first line (ijson's next lines quote the file)."""
+    """An exception's first line (ijson's next lines quote the file), escaped to ASCII since
+    it reaches the terminal."""
     lines = str(exc).splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
+    return ascii(lines[0][:200])[1:-1] if lines else type(exc).__name__
