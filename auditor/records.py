@@ -106,7 +106,7 @@ class Media:
     peer_addresses: tuple[str, ...] | None = None  # peers the client reached through a relay
     ice: bool | None = None  # True: ICE connectivity checks (STUN with ICE attributes)
     srtp_evidence: str | None = None  # why RTP counts as SRTP: dtls, srtcp, zoom, discord, ice
-    rtp_packets_read: int | None = None  # RTP/SRTP headers read (the first 1,024 at most)
+    rtp_packets_read: int | None = None  # RTP/SRTP headers read (the first 512 at most)
     ssrc_count: int | None = None  # distinct SSRCs (RTP streams) among the headers read
     payload_types: tuple[int, ...] | None = None  # RTP payload types among the headers read
     packet_rate: float | None = None  # packets per second, both ways, of a flow carrying RTP
