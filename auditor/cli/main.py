@@ -9,8 +9,10 @@ import click
 from auditor import __version__
 from auditor.cli.audit_commands import analyze, proxy, report
 from auditor.cli.classify_command import classify
+from auditor.cli.diff_command import diff
 from auditor.cli.errors import OneLineUsageGroup
 from auditor.cli.lists import lists_group
+from auditor.cli.summary_command import summary
 
 
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +21,7 @@ def main() -> None:
     """vcaudit: show what a video-conferencing app really talks to, with evidence."""
 
 
-for command in (analyze, proxy, report, classify, lists_group):
+for command in (analyze, proxy, report, diff, summary, classify, lists_group):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover
