@@ -318,6 +318,19 @@ def test_inputs_that_cannot_be_compared(tmp_path: Path, sessions: dict[str, Path
                           "missing.pcap")
 
 
+def test_a_failed_analysis_leaves_nothing_behind(tmp_path: Path,
+                                                 seed: tuple[Path, Path]) -> None:
+    broken = tmp_path / "broken.pcap"
+    broken.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00")  # a pcap's magic, then nothing usable
+    out = tmp_path / "d"
+    assert_one_line_error(run("diff", seed[0], broken, "--out", out), EXIT_INPUT,
+                          f"{broken}: not a pcap or pcapng capture")
+    assert not out.exists()  # A's session, analysed first, went with it
+    out.mkdir()
+    assert run("diff", seed[0], broken, "--out", out).exit_code == EXIT_INPUT
+    assert list(out.iterdir()) == []  # an existing folder is kept, and left as it was
+
+
 def test_a_report_json_given_itself(tmp_path: Path, sessions: dict[str, Path]) -> None:
     report = tmp_path / "archived.json"
     shutil.copy(sessions["a"] / "report.json", report)
@@ -363,6 +376,16 @@ def test_the_output_folder(tmp_path: Path, sessions: dict[str, Path],
     file = tmp_path / "file"
     file.write_text("x")
     assert_one_line_error(run("diff", a, b, "--out", file), EXIT_OUTPUT, "is not a folder")
+
+
+def test_the_default_folder_is_named_after_the_inputs(tmp_path: Path, seed: tuple[Path, Path],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("diff", *seed, "--app", "zoom", "-q")
+    assert result.stdout == "vcaudit-reports/diff-zoom-5.0.2-vs-zoom-5.0.3\n", result.stderr
+    folder = tmp_path / result.stdout.strip()
+    assert sorted(p.name for p in folder.iterdir()) == ["after", "before", "diff.html",
+                                                        "diff.json", "diff.md"]
 
 
 def test_force_replaces_the_sessions_analysed_before(tmp_path: Path,

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from auditor.personal_data.scan import ScanContext
 
 SIDES = (("A", "before"), ("B", "after"))
+INPUT_SUFFIXES = frozenset({".pcap", ".pcapng", ".cap", ".gz", ".har", ".mitm", ".flows",
+                            ".json"})
 CHANGES_SHOWN = 30  # sentences printed in the terminal; diff.md has them all
 DIFF_KIND = OutputKind("diff", "diff.json", frozenset({"diff.json", "diff.md", "diff.html"}),
                        frozenset(role for _, role in SIDES))
@@ -208,8 +210,13 @@ def _print_summary(result: ReportDiff, folder: Path) -> None:
 
 
 def _stem(path: Path) -> str:
-    """A short name for an input in the default folder name."""
-    return (path.resolve().name if path.is_dir() else path.name.split(".")[0]) or "session"
+    """A short name for an input in the default folder name: `zoom-5.0.2.har` -> `zoom-5.0.2`."""
+    if path.is_dir():
+        return path.resolve().name or "session"
+    name = path.name
+    while Path(name).suffix.lower() in INPUT_SUFFIXES:
+        name = Path(name).stem
+    return name or "session"
 
 
 def _write(path: Path, text: str) -> None:

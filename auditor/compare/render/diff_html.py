@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from auditor.compare.diff import Change, OrganisationChange, ReportDiff
 from auditor.compare.render.diff_json import DiffContext
-from auditor.compare.render.page import badge, bar_pair, html_page, wide_table
+from auditor.compare.render.page import badge, bar_pair, breakable, html_page, wide_table
 from auditor.compare.view import EndpointView, Traffic
 from auditor.compare.wording import CHANGE_WORDS, change_lines, note_lines, session_text
 from auditor.quantities import byte_size
@@ -46,7 +46,7 @@ def _sessions(diff: ReportDiff, context: DiffContext) -> str:
     for label, role, session, folder, link in (
             ("A", "before", diff.before, context.before_folder, context.before_link),
             ("B", "after", diff.after, context.after_folder, context.after_link)):
-        where = (f'<br><span class="muted">report: {cell(folder)}/report.html</span>'
+        where = (f'<br><span class="muted">report: {breakable(folder)}/report.html</span>'
                  if folder else "")
         if link:
             where = f'<br><a href="{cell(link)}/report.html">its report</a>'
@@ -116,11 +116,11 @@ def _categories_cell(change: OrganisationChange) -> str:
 
 
 def _hosts_cell(change: OrganisationChange) -> str:
-    hosts = [cell(h) + (' <span class="muted">(new)</span>'
+    hosts = [breakable(h) + (' <span class="muted">(new)</span>'
                         if h in change.hosts_added and change.before else "")
              for h in change.latest.hosts]
     if change.after is not None:
-        hosts += [f'<del>{cell(h)}</del> <span class="muted">(no longer)</span>'
+        hosts += [f'<del>{breakable(h)}</del> <span class="muted">(no longer)</span>'
                   for h in change.hosts_removed]
     more = f" and {len(hosts) - HOSTS_SHOWN} more" if len(hosts) > HOSTS_SHOWN else ""
     return ", ".join(hosts[:HOSTS_SHOWN]) + more
@@ -132,7 +132,7 @@ def _endpoints(diff: ReportDiff) -> str:
     rows = []
     for change in diff.endpoints[:MAX_ROWS]:
         rows.append(
-            f'<tr><td class="host">{cell(change.host)}</td>'
+            f'<tr><td class="host">{breakable(change.host)}</td>'
             f"<td>{badge(CHANGE_WORDS[change.change], change.change.value)}</td>"
             f"<td>{_endpoint(change.before)}</td><td>{_endpoint(change.after)}</td>"
             f'<td class="n">{_flows(change.before.traffic if change.before else None)}</td>'

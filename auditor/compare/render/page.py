@@ -21,7 +21,7 @@ h1{font-size:1.45em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid
 .wide{overflow-x:auto}table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f2f2f2}td.n{text-align:right;white-space:nowrap}
-.host{overflow-wrap:anywhere}.muted{color:#666}.change li{margin:.2em 0}
+.host{overflow-wrap:break-word}.muted{color:#666}.change li{margin:.2em 0}
 .badge{display:inline-block;padding:0 .4em;border-radius:3px;color:#fff;font-size:.85em;
 white-space:nowrap;background:#555}
 .ad-tech{background:#b03a2e}.analytics{background:#b9600f}.third-party{background:#7d3c98}
@@ -62,6 +62,12 @@ def badge(label: str, kind: str | None = None) -> str:
     kind = kind if kind is not None else label
     css = f"badge {kind}" if kind in BADGE_CLASSES else "badge"
     return f'<span class="{css}">{html_cell(label)}</span>'
+
+
+def breakable(name: str) -> str:
+    """A host name or path for HTML: escaped, and allowed to wrap after its dots and slashes
+    only, so a long name never breaks inside a label (nor shrinks its column to do so)."""
+    return html_cell(name).replace(".", ".<wbr>").replace("/", "/<wbr>")
 
 
 def wide_table(header: list[str], rows: list[str]) -> str:

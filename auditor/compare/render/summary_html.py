@@ -4,7 +4,7 @@ the same sections as summary.md."""
 from __future__ import annotations
 
 from auditor.compare.across import AppTable, SessionsTable
-from auditor.compare.render.page import badge, html_page, wide_table
+from auditor.compare.render.page import badge, breakable, html_page, wide_table
 from auditor.compare.render.summary_markdown import app_title, data_cell, sessions_cell
 from auditor.compare.wording import traffic_text
 from auditor.quantities import byte_size, counted
@@ -26,11 +26,11 @@ def render_summary_html(table: SessionsTable) -> str:
 def _app_section(app: AppTable) -> list[str]:
     sessions = [f"<tr><td class=\"host\">{cell(s.id or '')}</td><td>{cell(s.source or '')}</td>"
                 f"<td>{cell(s.started or '')}</td><td>{traffic_text(s.totals)}</td>"
-                f"<td class=\"host\">{cell(s.folder or '')}</td></tr>" for s in app.sessions]
+                f"<td class=\"host\">{breakable(s.folder or '')}</td></tr>" for s in app.sessions]
     rows = []
     for row in app.rows[:MAX_ROWS]:
         more = len(row.hosts) - HOSTS_SHOWN
-        hosts = ", ".join(cell(h) for h in row.hosts[:HOSTS_SHOWN])
+        hosts = ", ".join(breakable(h) for h in row.hosts[:HOSTS_SHOWN])
         hosts += f" and {more} more" if more > 0 else ""
         vendor = ' <span class="muted">(the app\'s vendor)</span>' if row.first_party else ""
         rows.append(
