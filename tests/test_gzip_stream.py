@@ -14,7 +14,7 @@ from auditor.capture.gzip_stream import KEEP, RewindableStream
 
 
 def stream_of(path: Path, header: int = 0) -> RewindableStream:
-    handle = gzip.open(path, "rb")
+    handle = gzip.open(path, "rb")  # noqa: SIM115 - the stream owns and closes it
     handle.read(header)  # as scapy's reader leaves it: past the capture's file header
     return RewindableStream(handle)
 
