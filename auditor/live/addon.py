@@ -33,6 +33,7 @@ from mitmproxy import connection, ctx, dns, exceptions, http, tcp, tls, udp
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import layer
 
+from auditor.classify.address_owner import use_address_databases
 from auditor.classify.catalog import load_catalog
 from auditor.classify.list_attach import attach_lists
 from auditor.errors import ConfigError, OutputError, UsageError
@@ -112,6 +113,9 @@ class VcauditAddon:
                           "Seconds between report refreshes while running; 0: at exit only.")
         loader.add_option("vcaudit_rules", Sequence[str], [],
                           "Extra catalog files in vcaudit's TOML format.")
+        loader.add_option("vcaudit_geoip", Sequence[str], [],
+                          "MaxMind DB (.mmdb) files to ask first for an address's AS and "
+                          "country (the bundled GeoLite2 data answers the rest).")
         loader.add_option("vcaudit_lists", str, "",
                           "Standard lists to use: comma-separated names, or none "
                           "(default: the config file's; see `vcaudit lists show`).")
@@ -156,7 +160,7 @@ class VcauditAddon:
                              else None)
         if self.session is not None:
             self.session.show_values = ctx.options.vcaudit_show_values
-        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists",
+        fixed = {"vcaudit_out", "vcaudit_app", "vcaudit_rules", "vcaudit_lists", "vcaudit_geoip",
                  "vcaudit_force"} & updated
         if self.session is not None:
             if not fixed:
@@ -169,6 +173,8 @@ class VcauditAddon:
         try:
             catalog = attach_lists(load_catalog([Path(p) for p in ctx.options.vcaudit_rules]),
                                    load_config(), ctx.options.vcaudit_lists or None)
+            if ctx.options.vcaudit_geoip:
+                use_address_databases(catalog, [Path(p) for p in ctx.options.vcaudit_geoip])
             out = Path(ctx.options.vcaudit_out) if ctx.options.vcaudit_out else None
             if out is not None and not self.out_checked_by_caller:
                 _make_room(out, ctx.options.vcaudit_force)
