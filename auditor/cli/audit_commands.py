@@ -101,7 +101,9 @@ def _gate(document: dict[str, Any], conditions: list[str]) -> None:
 
     matched = matched_conditions(document, conditions)
     if matched:
-        click.echo(f"vcaudit: fail-on matched: {' | '.join(matched)}", err=True)
+        from auditor.report.render.text_safety import visible
+
+        click.echo(f"vcaudit: fail-on matched: {visible(' | '.join(matched))}", err=True)
         sys.exit(EXIT_FAIL_ON)
 
 

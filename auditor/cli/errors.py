@@ -29,6 +29,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from auditor.errors import ConfigError, InputError, OutputError, UsageError
+from auditor.report.render.text_safety import visible
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -41,8 +42,9 @@ EXIT_INTERNAL = 70
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print one error line on stderr and exit with `code`."""
-    click.echo(f"vcaudit: error: {message}", err=True)
+    """Print one error line on stderr and exit with `code`. The message may quote a name
+    from traffic or a path: invisible characters are shown escaped, so it stays one line."""
+    click.echo(f"vcaudit: error: {visible(message)}", err=True)
     sys.exit(code)
 
 

@@ -46,7 +46,8 @@ def scan_options[F: Callable[..., Any]](command: F) -> F:
 
 show_values_option = click.option(
     "--show-values", is_flag=True,
-    help="Show found personal data in reports (default: a short hash per value).")
+    help="Show found personal data and secrets in URLs in reports (default: a short hash "
+         "per value).")
 fail_on_option = click.option(
     "--fail-on", metavar="CONDITIONS",
     help="Exit 1 when the report shows these, comma-separated: ad-tech, analytics, "

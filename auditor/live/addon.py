@@ -58,6 +58,7 @@ from auditor.personal_data.scan import ScanContext, scan_request
 from auditor.personal_data.sdk_fields import load_sdks
 from auditor.quantities import counted
 from auditor.records import Flow, Visibility
+from auditor.report.render.text_safety import terminal_text
 from auditor.session.folder import SESSION_FILES
 from auditor.session.out_folder import access_warning, check_out_folder, is_session_folder
 
@@ -366,7 +367,8 @@ class VcauditAddon:
                                              data.conn.error), client)
         key = self.pinned.refused(client.sni, server.address)
         if key:
-            logger.warning(f"vcaudit: the client refused the proxy's certificate for {key}; "
+            logger.warning(f"vcaudit: the client refused the proxy's certificate for "
+                           f"{terminal_text(key)}; "
                            "relaying it untouched from now on (recorded as pinned)")
 
     @guarded
