@@ -13,9 +13,9 @@ from scapy.packet import Raw
 
 import auditor.capture.inspector as flow_inspector
 from auditor.audit import run_audit
-from auditor.capture.media_record import LABEL_ORDER
 from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
 from auditor.classify.catalog import Catalog
+from auditor.media.observations import LABEL_ORDER
 from auditor.records import Visibility
 from auditor.report.build import build_report
 

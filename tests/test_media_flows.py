@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.capture.media_sniffer import MAX_RTP_READ
 from auditor.capture.reading import read_capture
 from auditor.cli.main import main
+from auditor.media.sniffer import MAX_RTP_READ
 from auditor.records import Flow, HostSource, Visibility, flow_from_dict
 
 from .media_packets import (

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auditor.capture.media_sniffer import MediaSniffer, start_media
-from auditor.capture.tcp_media import TcpMediaFrames
 from auditor.capture.tcp_prefix import StreamPrefix
+from auditor.media.sniffer import MediaSniffer, start_media
+from auditor.media.tcp_frames import TcpMediaFrames
 from auditor.protocols.dns import DnsError, DnsMessage, parse_dns
 from auditor.protocols.gquic import VERSION_Q050, gquic_chlo_sni, q050_server_name
 from auditor.protocols.http import (
@@ -386,7 +386,7 @@ class FlowInspector:
                     self.dns_queries.append(name)
         self._dns_sink(direction, message)
 
-    # --- what the media sniffer reports (InspectorHooks) -------------------------------------
+    # --- what the media sniffer reports (MediaHooks) -----------------------------------------
 
     def hint_client(self, direction: int) -> None:
         """The side at `direction` behaves as the client (a STUN request, a hello)."""

@@ -1,5 +1,6 @@
-"""What a flow's media payloads showed, gathered while the capture is read, and the `Media`
-block and `app_proto` label made of it when the flow is finished (and its client is known)."""
+"""What a flow's media payloads showed, gathered while the flow's source is read, and the
+`Media` block and `app_proto` label made of it when the flow is finished (and its client is
+known)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from auditor.protocols.stun import (
     StunMessage,
     address_text,
 )
-from auditor.records import Media
+from auditor.records import Media, Visibility
 
 MAX_STREAMS = 64  # payload type and SSRC pairs kept per flow
 MAX_LISTED = 8  # SOFTWARE values and peer addresses kept per flow
@@ -19,6 +20,10 @@ MAX_LISTED = 8  # SOFTWARE values and peer addresses kept per flow
 # that went STUN, DTLS, SRTP is an SRTP flow; its other protocols stay in `Media.protocols`.
 LABEL_ORDER = ("zoom-media", "srtp", "rtp", "srtcp", "rtcp", "dtls", "discord-voice", "sd-rtn",
                "turn", "stun")
+# What each label lets an observer read: Zoom and Discord encrypt the media payload behind
+# readable headers, as SRTP does; Agora's hello is readable, what follows it is not.
+ENCRYPTED_LABELS = frozenset({"zoom-media", "srtp", "srtcp", "dtls", "discord-voice", "sd-rtn"})
+PLAINTEXT_LABELS = frozenset({"rtp", "rtcp", "turn", "stun"})
 # Why RTP is taken to be SRTP, strongest first.
 EVIDENCE_ORDER = ("dtls", "srtcp", "zoom", "discord", "ice")
 Address = tuple[str, int]
@@ -123,3 +128,8 @@ class MediaObservations:
             packet_rate=rate,
             zoom_kinds=tuple(sorted(self.zoom_kinds)) or None,
         )
+
+
+def label_visibility(label: str) -> Visibility:
+    """What a flow labelled `label` (one of LABEL_ORDER) shows of its content."""
+    return Visibility.ENCRYPTED if label in ENCRYPTED_LABELS else Visibility.PLAINTEXT

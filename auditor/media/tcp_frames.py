@@ -1,14 +1,15 @@
 """Media over TCP: STUN and TURN messages back to back (TURN over TCP, RFC 8656), or STUN and
 RTP/RTCP each behind a 2-byte length (RFC 4571 framing, used by ICE-TCP of RFC 6544).
 
-The flow inspector hands over each direction's stream prefix as it grows; complete messages
-go one by one to a `MediaSniffer` as if they were datagrams. Only the first MAX_FRAMES of each
-direction are read: enough to name the protocol, its STUN attributes and RTP streams.
+The source (a capture's flow inspector, a relayed stream's `StreamMedia`) hands over each
+direction's stream prefix as it grows; complete messages go one by one to a `MediaSniffer` as
+if they were datagrams. Only the first MAX_FRAMES of each direction are read: enough to name
+the protocol, its STUN attributes and RTP streams.
 """
 
 from __future__ import annotations
 
-from auditor.capture.media_sniffer import InspectorHooks, MediaSniffer
+from auditor.media.sniffer import MediaHooks, MediaSniffer
 from auditor.protocols.rtp import RTP_HEADER_LENGTH
 from auditor.protocols.stun import HEADER_LENGTH, looks_like_stun, message_length
 
@@ -21,7 +22,7 @@ class TcpMediaFrames:
 
     __slots__ = ("_frames", "_framing", "_hooks", "_offsets", "sniffer")
 
-    def __init__(self, hooks: InspectorHooks) -> None:
+    def __init__(self, hooks: MediaHooks) -> None:
         self._hooks = hooks
         self._framing: list[str | None] = [None, None]  # "stun" | "rfc4571" per direction
         self._offsets = [0, 0]

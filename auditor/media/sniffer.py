@@ -1,12 +1,12 @@
 """Media protocols in a UDP flow: STUN and TURN, DTLS, RTP and RTCP (told apart by their first
 byte as RFC 7983 says), Zoom's framing, Agora's SD-RTN hello and Discord's voice handshake.
 
-`start_media` looks at a datagram the flow inspector could not place. Once a media protocol is
-recognised, a `MediaSniffer` reads every following datagram of the flow: fully for the first
-MAX_MEDIA_INSPECTED, then, when RTP was found, it only reads RTP headers (a table lookup and a
-few integer operations per packet, at most MAX_STREAMS payload type and SSRC pairs kept) until
-MAX_RTP_READ of them were read.
-`media()` turns what it saw into the flow's `Media` block; `label()` names the flow's
+`start_media` looks at a datagram its source could not place (a capture's flow inspector, or a
+relayed stream's `StreamMedia`). Once a media protocol is recognised, a `MediaSniffer` reads
+every following datagram of the flow: fully for the first MAX_MEDIA_INSPECTED, then, when RTP
+was found, it only reads RTP headers (a table lookup and a few integer operations per packet,
+at most MAX_STREAMS payload type and SSRC pairs kept) until MAX_RTP_READ of them were read.
+`seen.media()` turns what it saw into the flow's `Media` block; `seen.label()` names the flow's
 `app_proto`.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from auditor.capture.media_record import MAX_STREAMS, MediaObservations
+from auditor.media.observations import MAX_STREAMS, MediaObservations
 from auditor.protocols.agora import AgoraError, sd_rtn_server_name
 from auditor.protocols.discord_voice import DiscordVoiceError, is_voice_ping, parse_ip_discovery
 from auditor.protocols.dtls import (
@@ -62,8 +62,8 @@ _SECOND_BYTE = bytes(
     for b in range(256))
 
 
-class InspectorHooks(Protocol):
-    """What the sniffer tells the flow inspector: who the client is, names, anomalies."""
+class MediaHooks(Protocol):
+    """What the sniffer tells whoever feeds it: who the client is, names, anomalies."""
 
     def hint_client(self, direction: int) -> None:
         """The side at `direction` behaves as the client."""
@@ -72,7 +72,8 @@ class InspectorHooks(Protocol):
         """A DTLS ClientHello handshake message (12-byte DTLS handshake header first)."""
 
     def take_name(self, name: str, kind: str) -> None:
-        """A server name the client stated (`kind` as the inspector's `sni_kind`)."""
+        """A server name the client stated (`kind`: "sd-rtn-sni"; a DTLS hello goes to
+        take_dtls_hello)."""
 
     def note_anomaly(self, kind: str, detail: str) -> None:
         """Something malformed in the flow."""
@@ -84,7 +85,7 @@ class MediaSniffer:
     __slots__ = ("_hooks", "_tentative", "_weak_sfu", "_zoom_base", "counting", "finished",
                  "inspected", "seen")
 
-    def __init__(self, hooks: InspectorHooks, zoom_sfu: bool) -> None:
+    def __init__(self, hooks: MediaHooks, zoom_sfu: bool) -> None:
         self._hooks = hooks
         # Where Zoom's media header sits: 8 behind the SFU header of a media router flow,
         # 0 between peers, None when the flow is not Zoom's framing.
@@ -94,7 +95,7 @@ class MediaSniffer:
         self.seen = MediaObservations()
         self.inspected = 0
         self.counting = False  # past the full-inspection window: only RTP headers counted
-        self.finished = False  # nothing more to learn: the inspector may stop
+        self.finished = False  # nothing more to learn: its source may stop feeding it
 
     @property
     def tentative(self) -> bool:
@@ -311,7 +312,7 @@ class MediaSniffer:
 
 
 def start_media(direction: int, sport: int, dport: int, payload: bytes,
-                hooks: InspectorHooks) -> MediaSniffer | None:
+                hooks: MediaHooks) -> MediaSniffer | None:
     """A sniffer for the flow when its datagram is a media protocol (or RTP that a later
     datagram may confirm); None when it is none of them."""
     first = payload[0]
