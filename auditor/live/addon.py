@@ -48,9 +48,11 @@ from auditor.mitm.flow_records import (
     connection_record,
     dns_flow_records,
     http_flow_record,
+    media_read,
     pinned_handshake_record,
     request_data,
     stream_flow_record,
+    stream_media,
 )
 from auditor.mitm.stream_counts import StreamCounts
 from auditor.personal_data.identities import load_identity_file, parse_identity
@@ -389,12 +391,15 @@ class VcauditAddon:
 
     @guarded
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
-        """Note a passed-through pinned host on its flow."""
+        """Note a passed-through pinned host on its flow; read any other flow's first
+        messages for media protocols (TURN over TCP, RFC 4571 framing)."""
         relayed, sni = self.pinned.take_relayed(flow.client_conn.id)
+        notes = self.notes(flow)
         if relayed:
-            notes = self.notes(flow)
             notes.passthrough = True
             notes.passthrough_sni = sni
+        else:
+            notes.counts.media = stream_media(flow)
 
     @guarded
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
@@ -415,8 +420,13 @@ class VcauditAddon:
         self._record_stream(flow)
 
     @guarded
+    def udp_start(self, flow: udp.UDPFlow) -> None:
+        """Read the flow's first datagrams for media protocols (STUN, DTLS, RTP, ...)."""
+        self.notes(flow).counts.media = stream_media(flow)
+
+    @guarded
     def udp_message(self, flow: udp.UDPFlow) -> None:
-        """Count a relayed datagram."""
+        """Count a relayed datagram (the first ones are read for media as they are counted)."""
         message = flow.messages[-1]
         self.count_message(flow, message.from_client, message.content)
         if self.trim_messages or self.notes(flow).passthrough:
@@ -437,11 +447,12 @@ class VcauditAddon:
         if notes.recorded:
             return
         notes.recorded = True
-        sni = notes.passthrough_sni
-        visibility = Visibility.PINNED if notes.passthrough else None
-        app_proto = "tls" if sni is not None or notes.counts.starts_like_tls else None
-        self._record(stream_flow_record(flow, notes.counts.as_tuple(), sni, visibility, app_proto),
-                     flow.client_conn)
+        media = media_read(flow, notes.counts)
+        self._record(stream_flow_record(flow, notes.counts, media, sni=notes.passthrough_sni,
+                                        pinned=notes.passthrough), flow.client_conn)
+        if media is not None and self.session is not None:
+            for kind, detail in media.anomalies:
+                self.session.record_anomaly(kind, detail, flow.id)
 
     def _record_open_streams(self) -> None:
         """At shutdown, record raw TCP/UDP flows still open (media streams), as they are."""

@@ -164,26 +164,42 @@ class StreamMedia:
 
 class MessageHead:
     """The first messages of a stream, cut as a `StreamMedia` reads them, kept until the
-    stream's transport and ports are known."""
+    stream's transport and ports are known: the first FULL_MESSAGES as they are, the later
+    ones packed into one buffer (a direction byte, a length byte, up to HEADER_BYTES), so a
+    long stream keeps at most about 1.2 MB, and a stream of small messages little more than
+    its messages' bytes."""
 
-    __slots__ = ("messages",)
+    __slots__ = ("_later", "count", "whole")
 
     def __init__(self) -> None:
-        self.messages: list[tuple[bool, bytes]] = []
+        self.whole: list[tuple[bool, bytes]] = []
+        self._later = bytearray()
+        self.count = 0
 
     @property
     def wanted(self) -> bool:
         """Whether the next message would be kept."""
-        return len(self.messages) < MAX_MESSAGES
+        return self.count < MAX_MESSAGES
 
     def add(self, from_client: bool, content: bytes) -> None:
         """Keep one message (from its start)."""
-        self.messages.append((from_client, cut(len(self.messages) + 1, content)))
+        self.count += 1
+        if self.count <= FULL_MESSAGES:
+            self.whole.append((from_client, cut(self.count, content)))
+            return
+        head = content[:HEADER_BYTES]
+        self._later += bytes((from_client, len(head)))
+        self._later += head
 
     def replay(self, media: StreamMedia) -> StreamMedia:
         """Read the kept messages into `media`, as if they came now; `media` back."""
-        for from_client, content in self.messages:
+        for from_client, content in self.whole:
             if not media.wanted:
-                break
+                return media
             media.add(from_client, content)
+        later, pos = self._later, 0
+        while pos < len(later) and media.wanted:
+            end = pos + 2 + later[pos + 1]
+            media.add(bool(later[pos]), bytes(later[pos + 2 : end]))
+            pos = end
         return media

@@ -17,6 +17,8 @@ from typing import Any
 from mitmproxy import connection, dns, http, tcp, udp
 from mitmproxy.net.http.http1 import assemble_request_head, assemble_response_head
 
+from auditor.media.stream import MessageHead, StreamMedia
+from auditor.mitm.stream_counts import StreamCounts
 from auditor.names.dns_index import answers_from_message
 from auditor.names.domains import is_ip_address, normalise_host
 from auditor.personal_data.request_fields import RequestData
@@ -88,18 +90,49 @@ def http_flow_record(flow: http.HTTPFlow, *, ws_counts: tuple[int, int, int, int
     )
 
 
-def stream_flow_record(flow: tcp.TCPFlow | udp.UDPFlow, counts: tuple[int, int, int, int],
-                       sni: str | None, visibility: Visibility | None,
-                       app_proto: str | None) -> Flow:
-    """A raw TCP or UDP connection the proxy relayed (counts: packets/messages up, down, bytes
-    up, down)."""
+def stream_media(flow: tcp.TCPFlow | udp.UDPFlow) -> StreamMedia:
+    """A reader of a raw TCP or UDP flow's messages for media protocols."""
+    _, client_port = _split(flow.client_conn.peername)
+    _, server_port = _server_address(flow.server_conn, None)
+    return StreamMedia(isinstance(flow, udp.UDPFlow), client_port, server_port)
+
+
+def media_read(flow: tcp.TCPFlow | udp.UDPFlow, counts: StreamCounts) -> StreamMedia | None:
+    """What was read of the flow's messages for media: as they came, or the first ones kept
+    (saved files) read now; None when they were not read (a pinned host passed through)."""
+    media = counts.media
+    if isinstance(media, MessageHead):
+        return media.replay(stream_media(flow))
+    return media
+
+
+def stream_flow_record(flow: tcp.TCPFlow | udp.UDPFlow, counts: StreamCounts,
+                       media: StreamMedia | None, *, sni: str | None = None,
+                       pinned: bool = False) -> Flow:
+    """A raw TCP or UDP connection the proxy relayed, with its messages counted and read for
+    media (`media_read`); `sni` and `pinned` for a pinned host it passed through."""
     client_ip, client_port = _split(flow.client_conn.peername)
     server_ip, server_port = _server_address(flow.server_conn, None)
+    started = flow.client_conn.timestamp_start or time.time()
+    ended = _end_time(flow)
+    messages = counts.messages_up + counts.messages_down
+    verdict = media.verdict(messages, ended - started) if media is not None else None
     sni = _clean_name(sni)
+    source = HostSource.SNI
+    if sni is None and verdict is not None:  # the name a DTLS or SD-RTN hello stated
+        sni, source = _clean_name(verdict.server_name), verdict.name_source or HostSource.NONE
+    if verdict is not None:
+        app_proto: str | None = verdict.app_proto
+    else:
+        app_proto = "tls" if sni is not None or counts.starts_like_tls else None
+    visibility = Visibility.PINNED if pinned else None
+    if verdict is not None and not pinned:  # media inside TLS the proxy decrypted (TURN-TLS)
+        visibility = (Visibility.INTERCEPTED if flow.client_conn.tls_established
+                      else verdict.visibility)
     return Flow(
         flow_id=flow.id,
-        ts_start=flow.client_conn.timestamp_start or time.time(),
-        ts_end=_end_time(flow),
+        ts_start=started,
+        ts_end=ended,
         transport=Transport.TCP if isinstance(flow, tcp.TCPFlow) else Transport.UDP,
         client_ip=client_ip,
         client_port=client_port,
@@ -107,15 +140,17 @@ def stream_flow_record(flow: tcp.TCPFlow | udp.UDPFlow, counts: tuple[int, int, 
         server_port=server_port,
         orientation=Orientation.PROXY,
         host=sni,
-        host_source=HostSource.SNI if sni else HostSource.NONE,
+        host_source=source if sni else HostSource.NONE,
         app_proto=app_proto,
-        bytes_up=counts[2],
-        bytes_down=counts[3],
-        messages_up=counts[0],
-        messages_down=counts[1],
+        bytes_up=counts.bytes_up,
+        bytes_down=counts.bytes_down,
+        messages_up=counts.messages_up,
+        messages_down=counts.messages_down,
         visibility=visibility,
         sni=sni,
+        alpn=verdict.alpn if verdict is not None else None,
         error=flow.error.msg if flow.error else None,
+        media=verdict.media if verdict is not None else None,
     )
 
 

@@ -7,9 +7,10 @@ anomaly; a file whose framing breaks partway is analysed up to the break, which 
 file of which nothing can be read is an InputError.
 
 Each saved flow then goes through the same record makers as a live one (flow_records), with its
-messages counted the same way (stream_counts), so a saved file and a live proxy give the same
-records. Flows without a name are named from the DNS exchanges in the file, as a capture's are.
-What is then done with the records (classification, report, session folder) is the session's.
+messages counted the same way (stream_counts) and a raw stream's first messages read for media
+the same way (auditor.media), so a saved file and a live proxy give the same records. Flows
+without a name are named from the DNS exchanges in the file, as a capture's are. What is then
+done with the records (classification, report, session folder) is the session's.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from mitmproxy.io import compat
 from mitmproxy.io.har import request_to_flow
 
 from auditor.errors import InputError
+from auditor.media.stream import MessageHead
 from auditor.mitm.flow_records import (
     dns_flow_records,
     http_flow_record,
+    media_read,
     request_data,
     stream_flow_record,
 )
@@ -196,9 +199,11 @@ def _add(saved: SavedFlows, flow: object, scan: ScanContext | None, sizes: _Size
                                             "; ".join(outcome.partial), flow_id=record.flow_id))
         saved.flows.append(record)
     elif isinstance(flow, (tcp.TCPFlow, udp.UDPFlow)):
-        counts = sizes.streams or _counted(flow.messages)
-        saved.flows.append(stream_flow_record(flow, counts.as_tuple(), None, None,
-                                              "tls" if counts.starts_like_tls else None))
+        counts = sizes.streams or _counted(flow.messages, media=True)
+        media = media_read(flow, counts)
+        saved.flows.append(stream_flow_record(flow, counts, media))
+        for kind, detail in media.anomalies if media is not None else ():
+            saved.anomalies.add(Anomaly(kind, detail, flow_id=flow.id))
     elif isinstance(flow, dns.DNSFlow):
         record, answers = dns_flow_records(flow)
         saved.flows.append(record)
@@ -208,7 +213,7 @@ def _add(saved: SavedFlows, flow: object, scan: ScanContext | None, sizes: _Size
 def _http_record(flow: http.HTTPFlow, sizes: _Sizes) -> Flow:
     """An HTTP flow's record; bodies the reader cut count at their full size."""
     if flow.websocket is not None:
-        counts = sizes.streams or _counted(flow.websocket.messages)
+        counts = sizes.streams or _counted(flow.websocket.messages, media=False)
         record = http_flow_record(flow, ws_counts=counts.as_tuple())
     else:
         record = http_flow_record(flow)
@@ -222,8 +227,9 @@ def _http_record(flow: http.HTTPFlow, sizes: _Sizes) -> Flow:
     return record
 
 
-def _counted(messages: Any) -> StreamCounts:
-    counts = StreamCounts()
+def _counted(messages: Any, media: bool) -> StreamCounts:
+    """A flow's messages counted (and the first ones kept for media, for a raw stream)."""
+    counts = StreamCounts(media=MessageHead() if media else None)
     for message in messages:
         counts.add(message.from_client, message.content)
     return counts

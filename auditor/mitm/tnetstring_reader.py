@@ -13,7 +13,8 @@ gives up. This reader never trusts them:
   disk, and its full length is remembered, so byte counts stay exact while one 512 MB body
   costs 4 MB;
 - the messages of a TCP, UDP or WebSocket flow are counted as they are read (StreamCounts) and
-  not kept, so a long stream costs nothing per message;
+  not kept, so a long stream costs nothing per message (a TCP or UDP flow's first ones are
+  kept, cut, to be read for media protocols: MessageHead, at most about 1.3 MB a flow);
 - a flow larger than IN_MEMORY is read piece by piece from disk, never whole.
 
 A flow whose inside is malformed is skipped (its length says where the next one starts) and
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from auditor.media.stream import MessageHead
 from auditor.mitm.stream_counts import StreamCounts
 from auditor.personal_data.limits import DEFAULT_LIMITS
 
@@ -218,7 +220,10 @@ class _Container:
         self.is_dict = tag == ord("}")
         self.path = path
         self.items: list[Any] = []
-        self.counts = StreamCounts() if path in MESSAGE_LISTS and not self.is_dict else None
+        self.counts: StreamCounts | None = None
+        if path in MESSAGE_LISTS and not self.is_dict:
+            # A raw stream's first messages are kept, cut, to be read for media protocols.
+            self.counts = StreamCounts(media=MessageHead() if path == ("messages",) else None)
         if self.counts is not None:
             saved.streams[path] = self.counts
         # A message keeps its cut content whole, for _count_message to count in full.
