@@ -1,10 +1,22 @@
-"""Bidirectional flow tracking over decoded packets.
+"""Bidirectional flow tracking over decoded packets, with flows expired as they end.
 
 A flow is a TCP connection, a UDP 5-tuple, or the ICMP exchange between two addresses. Both
 directions map to one state; direction 0 is the side that sent the flow's first packet. The
-per-packet path is a dict lookup and two counter updates; payloads go to a `FlowInspector`
+per-packet path is a dict lookup and a few counter updates; payloads go to a `FlowInspector`
 only while it still wants them. Orientation (who is the client) is decided when the flow is
 finished, from the best evidence seen (the rules and their order are in orientation.py).
+
+A flow ends, and leaves the table through the `finished` callback, as it does in Zeek and
+nfstream, when it has been idle for its transport's timeout (`IDLE_TIMEOUTS`: TCP 5 minutes,
+Zeek's `tcp_inactivity_timeout`; UDP 2 minutes, nfstream's `idle_timeout`; ICMP and other IP
+protocols 1 minute, Zeek's `icmp_inactivity_timeout`), or `CLOSED_TCP_LINGER` (5 s, Zeek's
+`tcp_close_delay` and `tcp_reset_delay`) after a TCP connection was reset or closed with a FIN
+each way. A later packet of the same 5-tuple starts a new flow, and so does a SYN with a new
+initial sequence number. Idle time is measured on the capture's clock (the latest packet time
+seen so far), so a packet stamped out of order cannot end its flow by its own time, and
+expiry gives the same flows whichever packet happens to trigger it. The table holds at most
+`MAX_ACTIVE_FLOWS` flows: beyond that (a scan or a flood), the least recently active ones end
+early, each counted as a `flow-table-full` anomaly.
 """
 
 from __future__ import annotations
@@ -31,10 +43,18 @@ from auditor.records import Orientation
 
 MAX_PENDING_FRAGMENTS = 256
 MAX_FRAGMENTED_DATAGRAM = 65535
+IDLE_TIMEOUTS = {PROTO_TCP: 300.0, PROTO_UDP: 120.0}  # seconds without a packet; others:
+OTHER_IDLE_TIMEOUT = 60.0  # ICMP and other IP protocols
+CLOSED_TCP_LINGER = 5.0  # after an RST, or a FIN from each side
+MAX_ACTIVE_FLOWS = 1 << 17
+SCAN_EVERY = 5.0  # seconds of capture time between looks for idle flows
 
 _TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST
 
 AnomalySink = Callable[[str, str], None]
+FinishedSink = Callable[["FlowState"], None]
+DnsMessageSink = Callable[["FlowState", float, DnsMessage], None]
+FlowKey = tuple[bytes, int, bytes, int, int]
 
 
 class FlowState:
@@ -47,10 +67,14 @@ class FlowState:
         "b_port",
         "closed",
         "counts",
+        "ended",
+        "fins",
+        "idle",
         "index",
         "inspector",
         "payload_info",
         "proto",
+        "seen",
         "syn_dir",
         "syn_seq",
         "synack_dir",
@@ -60,17 +84,21 @@ class FlowState:
         "vlans",
     )
 
-    def __init__(self, index: int, pkt: Packet, ts: float) -> None:
+    def __init__(self, index: int, pkt: Packet, ts: float, clock: float) -> None:
         self.index = index
         self.proto = pkt.proto
         self.a_ip, self.a_port, self.b_ip, self.b_port = pkt.src, pkt.sport, pkt.dst, pkt.dport
         self.counts = [0, 0, 0, 0]  # packets a->b, bytes a->b, packets b->a, bytes b->a
         self.ts_first = ts
         self.ts_last = ts
+        self.seen = clock  # the capture's clock at the flow's last packet
+        self.idle = IDLE_TIMEOUTS.get(pkt.proto, OTHER_IDLE_TIMEOUT)
         self.syn_dir: int | None = None
         self.syn_seq: int | None = None
         self.synack_dir: int | None = None
         self.closed = False
+        self.fins = 0  # bit 0: direction 0 sent a FIN, bit 1: direction 1 did
+        self.ended = False
         # `inspector` is set while payloads are still wanted; `payload_info` keeps its results.
         self.inspector: FlowInspector | None = None
         self.payload_info: FlowInspector | None = None
@@ -86,19 +114,31 @@ class FlowState:
 
 
 class FlowTable:
-    """All flows of one capture, keyed both ways on the (inner) 5-tuple."""
+    """The active flows of one capture, keyed both ways on the (inner) 5-tuple. Each flow
+    leaves through `finished` once it is over (or at `finish_all`, the end of the capture),
+    numbered by `index` in the order of its first packet; every DNS response with answers
+    goes to `dns_message` as it is read."""
 
-    def __init__(self, anomaly: AnomalySink) -> None:
-        self._active: dict[tuple[bytes, int, bytes, int, int], tuple[FlowState, int]] = {}
-        self._finished: list[FlowState] = []
+    def __init__(self, anomaly: AnomalySink, finished: FinishedSink,
+                 dns_message: DnsMessageSink) -> None:
+        self._active: dict[FlowKey, tuple[FlowState, int]] = {}
         self._fragments: OrderedDict[tuple[bytes, bytes, int, int], _PendingDatagram] = (
             OrderedDict()
         )
         self._anomaly = anomaly
+        self._finished = finished
+        self._dns_message = dns_message
         self._next_index = 0
         self._ts = 0.0
         self._current: FlowState | None = None
-        self.dns_messages: list[tuple[FlowState, float, DnsMessage]] = []
+        self._clock = float("-inf")
+        self._next_scan = float("-inf")
+        self._opened_before_scan = 0
+
+    @property
+    def flows_opened(self) -> int:
+        """How many flows (and other IP conversations) were opened so far."""
+        return self._next_index
 
     def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
         """Account one decoded packet.
@@ -108,12 +148,19 @@ class FlowTable:
         """
         (proto, src, dst, sport, dport, payload_start, payload_end, tcp_flags, _seq, _vlans,
          _tunnel, fragment, ports_known) = pkt
+        clock = self._clock
+        if ts > clock:
+            self._clock = clock = ts
+            if clock >= self._next_scan:
+                self._scan()
         if not ports_known:
             self._add_fragment(ts, wirelen, pkt, frame)
             return
         key = (src, sport, dst, dport, proto)
         entry = self._active.get(key)
-        if entry is None:
+        if entry is None or clock - entry[0].seen > entry[0].idle:
+            if entry is not None:
+                self._finish(key, entry[0])
             entry = self._open(key, pkt, ts)
         state, direction = entry
         if tcp_flags & _TCP_CONTROL and proto == PROTO_TCP:
@@ -126,6 +173,7 @@ class FlowTable:
             counts[0] += 1
             counts[1] += wirelen
         state.ts_last = ts
+        state.seen = clock
         if fragment is not None:
             self._first_fragment(pkt, frame, state, direction, ts)
             return
@@ -133,29 +181,35 @@ class FlowTable:
         if inspector is not None and payload_end > payload_start:
             self._inspect(state, inspector, direction, pkt, frame[payload_start:payload_end], ts)
 
-    def states(self) -> list[FlowState]:
-        """Every flow seen, in order of first packet."""
-        seen = {id(s): s for s, _ in self._active.values()}
-        everything = self._finished + list(seen.values())
-        everything.sort(key=lambda s: s.index)
-        return everything
+    def finish_all(self) -> None:
+        """At the end of the capture: count what never completed, and finish every flow
+        still open, in the order of their first packets."""
+        self.finish_fragments()
+        states = sorted((state for state, direction in self._active.values() if not direction),
+                        key=lambda state: state.index)
+        self._active.clear()
+        for state in states:
+            self._end(state)
 
     # --- flow life cycle --------------------------------------------------------------------
 
-    def _open(self, key: tuple[bytes, int, bytes, int, int], pkt: Packet,
-              ts: float) -> tuple[FlowState, int]:
-        state = FlowState(self._next_index, pkt, ts)
+    def _open(self, key: FlowKey, pkt: Packet, ts: float) -> tuple[FlowState, int]:
+        state = FlowState(self._next_index, pkt, ts, self._clock)
         self._next_index += 1
         if pkt.proto in (PROTO_TCP, PROTO_UDP):
             state.inspector = state.payload_info = FlowInspector(
                 pkt.sport, pkt.dport, self._anomaly, self._dns_sink
             )
         forward = (state, 0)
-        self._active[key] = forward
-        self._active[(pkt.dst, pkt.dport, pkt.src, pkt.sport, pkt.proto)] = (state, 1)
+        active = self._active
+        active[key] = forward
+        active[(pkt.dst, pkt.dport, pkt.src, pkt.sport, pkt.proto)] = (state, 1)
+        self._opened_before_scan -= 1
+        if len(active) > 2 * MAX_ACTIVE_FLOWS:
+            self._make_room()
         return forward
 
-    def _tcp_control(self, key: tuple[bytes, int, bytes, int, int], state: FlowState,
+    def _tcp_control(self, key: FlowKey, state: FlowState,
                      direction: int, pkt: Packet, ts: float) -> tuple[FlowState, int]:
         flags = pkt.tcp_flags
         if flags & TCP_SYN and not flags & TCP_ACK:
@@ -176,14 +230,46 @@ class FlowTable:
                 state.inspector.tcp_syn(direction, pkt.tcp_seq)
         if flags & (TCP_FIN | TCP_RST):
             state.closed = True
+            if flags & TCP_FIN:
+                state.fins |= 1 << direction
+            if flags & TCP_RST or state.fins == 3:
+                state.idle = CLOSED_TCP_LINGER
         return state, direction
 
-    def _finish(self, key: tuple[bytes, int, bytes, int, int], state: FlowState) -> None:
-        state.inspector = None
-        self._finished.append(state)
+    def _finish(self, key: FlowKey, state: FlowState) -> None:
         reverse = (key[2], key[3], key[0], key[1], key[4])
         self._active.pop(key, None)
         self._active.pop(reverse, None)
+        self._end(state)
+
+    def _end(self, state: FlowState) -> None:
+        state.inspector = None
+        state.ended = True
+        self._finished(state)
+
+    def _scan(self) -> None:
+        """Finish every flow idle past its timeout. The next look comes SCAN_EVERY seconds
+        of capture time later, and no sooner than a quarter of the table's size in new
+        flows, so looking costs a bounded share of the time whatever the table's size."""
+        clock = self._clock
+        self._next_scan = clock + SCAN_EVERY
+        if self._opened_before_scan > 0:
+            return
+        self._opened_before_scan = len(self._active) // 8
+        over = [(key, state) for key, (state, direction) in self._active.items()
+                if not direction and clock - state.seen > state.idle]
+        for key, state in over:
+            self._finish(key, state)
+
+    def _make_room(self) -> None:
+        """More than MAX_ACTIVE_FLOWS at once: the least recently active quarter ends now."""
+        forward = [(state.seen, state.index, key, state)
+                   for key, (state, direction) in self._active.items() if not direction]
+        forward.sort(key=lambda item: (item[0], item[1]))
+        for _seen, _index, key, state in forward[: len(forward) // 4]:
+            self._anomaly("flow-table-full", f"more than {MAX_ACTIVE_FLOWS:,} flows at once: "
+                          "the least recently active ended early")
+            self._finish(key, state)
 
     # --- payloads ----------------------------------------------------------------------------
 
@@ -199,7 +285,7 @@ class FlowTable:
 
     def _dns_sink(self, direction: int, message: DnsMessage) -> None:
         if message.is_response and message.answers and self._current is not None:
-            self.dns_messages.append((self._current, self._ts, message))
+            self._dns_message(self._current, self._ts, message)
 
     # --- IP fragments ------------------------------------------------------------------------
 
@@ -230,6 +316,8 @@ class FlowTable:
             pending = self._fragments[key] = _PendingDatagram()
             self._evict_fragments()
         state = pending.state
+        if state is not None and state.ended:  # its flow is over: the fragment is an orphan
+            pending.state, state = None, None
         if state is None:
             pending.waiting_packets += 1
             pending.waiting_bytes += wirelen

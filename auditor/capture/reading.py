@@ -16,6 +16,7 @@ from auditor.names.dns_index import DnsIndex, answers_from_message
 from auditor.names.domains import is_ip_address
 from auditor.personal_data.request_fields import RequestData
 from auditor.personal_data.scan import ScanContext, scan_names, scan_request
+from auditor.protocols.dns import DnsMessage
 from auditor.records import (
     Anomaly,
     AnomalyLog,
@@ -68,7 +69,10 @@ def read_capture(
     def note(kind: str, detail: str) -> None:
         anomalies.add(Anomaly(kind, detail, packet=packet_number))
 
-    table = FlowTable(note)
+    finished: list[FlowState] = []
+    dns_messages: list[tuple[FlowState, float, DnsMessage]] = []
+    table = FlowTable(note, finished.append,
+                      lambda state, ts, message: dns_messages.append((state, ts, message)))
     add = table.add
     non_ip = reading.non_ip
     for ts, linktype, data, wirelen in read_frames(path, reading.status, progress):
@@ -81,17 +85,19 @@ def read_capture(
             note(exc.kind, exc.detail)
     if reading.status.truncated:
         anomalies.add(Anomaly("capture-truncated", reading.status.truncated))
-    table.finish_fragments()
-    _build_records(reading, table, flow_id_prefix, scan or ScanContext.build([]))
+    table.finish_all()
+    finished.sort(key=lambda state: state.index)
+    _build_records(reading, finished, dns_messages, flow_id_prefix,
+                   scan or ScanContext.build([]))
     return reading
 
 
-def _build_records(reading: CaptureReading, table: FlowTable, prefix: str,
+def _build_records(reading: CaptureReading, states: list[FlowState],
+                   dns_messages: list[tuple[FlowState, float, DnsMessage]], prefix: str,
                    scan: ScanContext) -> None:
-    states = table.states()
     ids = {id(state): f"{prefix}{n:06d}" for n, state in enumerate(states, start=1)}
     local_resolution: set[str] = set()  # mDNS and LLMNR exchanges: they name local addresses
-    for state, ts, message in table.dns_messages:
+    for state, ts, message in dns_messages:
         reading.dns_answers.extend(answers_from_message(ids[id(state)], ts, message))
         if state.payload_info is not None and state.payload_info.app_proto in LOCAL_RESOLUTION:
             local_resolution.add(ids[id(state)])
