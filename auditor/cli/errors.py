@@ -11,6 +11,7 @@ Exit codes (also in the README):
   5  an output cannot be written: the session folder (or --out is a file, or a folder that is
      not empty without --force), or the lists cache
   6  `vcaudit lists update`: some downloads failed
+  7  `vcaudit batch`: some inputs failed (one line each); the other sessions were written
   70 internal error (a bug in vcaudit: please report it)
 
 Each path an option names is judged by that option's code: a --rules or --config that is
@@ -38,6 +39,7 @@ EXIT_INPUT = 3
 EXIT_CATALOG = 4
 EXIT_OUTPUT = 5
 EXIT_FETCH_FAILED = 6
+EXIT_BATCH_FAILED = 7
 EXIT_INTERNAL = 70
 
 

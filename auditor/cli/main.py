@@ -8,6 +8,7 @@ import click
 
 from auditor import __version__
 from auditor.cli.audit_commands import analyze, proxy, report
+from auditor.cli.batch_command import batch
 from auditor.cli.classify_command import classify
 from auditor.cli.diff_command import diff
 from auditor.cli.errors import OneLineUsageGroup
@@ -21,7 +22,7 @@ def main() -> None:
     """vcaudit: show what a video-conferencing app really talks to, with evidence."""
 
 
-for command in (analyze, proxy, report, diff, summary, classify, lists_group):
+for command in (analyze, proxy, report, batch, diff, summary, classify, lists_group):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

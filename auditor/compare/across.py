@@ -72,14 +72,15 @@ class SessionsTable:
 
 def summarise_sessions(documents: Sequence[object],
                        folders: Sequence[str | None] | None = None) -> SessionsTable:
-    """The table over report.json documents (`folders`: where each came from, shown beside
-    its session). Raises NotAReportError when a document is not a vcaudit report."""
+    """The table over report.json documents, or sessions already read from them
+    (`folders`: where each came from, shown beside its session). Raises NotAReportError when
+    a document is not a vcaudit report."""
     names = list(folders) if folders is not None else [None] * len(documents)
     if len(names) != len(documents):
         raise ValueError("give one folder name per document, or none")
     by_app: dict[str | None, list[tuple[SessionView, str | None]]] = {}
     for document, folder in zip(documents, names, strict=True):
-        view = read_view(document)
+        view = document if isinstance(document, SessionView) else read_view(document)
         by_app.setdefault(view.app, []).append((view, folder))
     ordered = sorted(by_app, key=lambda app: (app is None, app or ""))
     return SessionsTable(tuple(_app_table(app, by_app[app]) for app in ordered))

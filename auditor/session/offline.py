@@ -31,6 +31,7 @@ from auditor.session.folder import (
     write_report_files,
 )
 from auditor.session.out_folder import check_out_folder, new_session
+from auditor.session.parquet_tables import write_session_tables
 from auditor.timefmt import iso_utc
 
 ProgressFactory = Callable[[Path], ProgressCallback | None]
@@ -88,6 +89,7 @@ def analyze_files(
         write_json(target.work / SESSION_META, _session_meta(session, app))
         report = build_report(session)
         write_report_files(target.work, report)
+        write_session_tables(target.work, report)
     warnings = ([target.warning] if target.warning else []) + inputs.warnings
     return AuditOutcome(target.folder, session, report, warnings)
 
@@ -175,6 +177,7 @@ def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
                         coverage=coverage, findings=stored.findings, show_values=show_values)
     report = build_report(session)
     write_report_files(folder, report)
+    write_session_tables(folder, report)
     warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines
                 else [])
     return AuditOutcome(folder, session, report, warnings)
