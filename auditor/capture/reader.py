@@ -37,6 +37,9 @@ CHUNK = 1 << 20  # bytes per read of an uncompressed capture
 # The largest frame kept whole: tcpdump's maximum snap length, which segmentation-offload
 # frames on loopback or `-i any` reach (scapy's readers keep up to this when asked).
 MAX_FRAME = 262144
+# The longest pcapng block read from a compressed capture, whose size is unknown until read:
+# a packet block holds at most MAX_FRAME bytes of packet, other blocks are small.
+MAX_BLOCK = 1 << 24
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a report can print
 _RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
 ProgressCallback = Callable[[int, int], None]
@@ -243,6 +246,9 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
             record_start = base + pos  # where the next block starts, to spot a cut-off one
             handle.seek(record_start)
             try:
+                head = handle.read(12)
+                handle.seek(record_start)
+                _check_block_length(head, reader.endian, status.file_size - record_start)
                 data, meta = reader._read_packet(size=MAX_FRAME)
             except EOFError:
                 cut = _pcapng_cut(path, record_start, status.file_size, reader.endian)
@@ -356,11 +362,24 @@ def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[
     while True:  # RawPcapNgReader._read_packet, noting where each block starts
         block_start[0] = _position(reader.f)
         try:
+            _check_block_length(reader.f.peek(12)[:12], reader.endian, MAX_BLOCK)
             packet = reader._read_block(size=MAX_FRAME)
         except (OSError, OverflowError, zlib.error) as exc:
             raise EOFError(str(exc)) from exc
         if packet is not None:
             return packet  # type: ignore[no-any-return]
+
+
+def _check_block_length(head: bytes, endian: str, limit: int) -> None:
+    """Raise EOFError when the pcapng block starting with `head` claims more than `limit`
+    bytes: scapy would read its claimed body at once, gigabytes for a damaged length."""
+    if len(head) < 8:
+        return  # the end of the file: scapy's reader tells
+    if head[:4] == b"\x0a\x0d\x0d\x0a" and len(head) >= 12:  # a section sets its byte order
+        endian = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    (length,) = struct.unpack(endian + "I", head[4:8])
+    if length > limit:
+        raise EOFError(f"a block claims {length:,} bytes")
 
 
 def _compressed_end(handle: Any, record_start: int, count: int, unit: str) -> str | None:

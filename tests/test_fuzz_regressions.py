@@ -1,0 +1,116 @@
+"""Inputs the mutation fuzzer (tests/fuzz/run.py) found failing, each cut down to what makes
+it fail: a pcapng block claiming gigabytes, and flow files whose values have the wrong type
+or an absurd size. Each must end in a report (or one error line), never exit 70."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import resource
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mitmproxy.io import FlowWriter, tnetstring
+from mitmproxy.test import tflow
+
+from auditor.cli.errors import EXIT_INTERNAL
+from auditor.cli.main import main
+
+ADDRESS_SPACE = 3 << 30  # the CLI needs about 1.5 GB of address space; a 4 GB read cannot fit
+
+
+def pcapng(blocks: list[bytes]) -> bytes:
+    """A little-endian pcapng section with one Ethernet interface and the given blocks."""
+    shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+    idb = struct.pack("<IIHHI", 1, 20, 1, 0, 262144) + struct.pack("<I", 20)
+    return shb + idb + b"".join(blocks)
+
+
+def epb(seconds: int) -> bytes:
+    """An Enhanced Packet Block holding a 42-byte Ethernet/IPv4/UDP frame."""
+    frame = (b"\x00" * 12 + b"\x08\x00" + bytes.fromhex("4500001c00010000401100000a000001"
+                                                        "0a0000020035d43100080000"))
+    micros = seconds * 1_000_000
+    body = struct.pack("<IIIII", 0, micros >> 32, micros & 0xFFFFFFFF, len(frame), len(frame))
+    body += frame + b"\x00" * (-len(frame) & 3)
+    return struct.pack("<II", 6, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+
+def analyze_limited(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """`vcaudit analyze` in a process whose address space is bounded, so that a read of a
+    claimed length of gigabytes fails as it would on a smaller machine."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+    return subprocess.run([sys.executable, "-c", "from auditor.cli.main import main; main()",
+                           "analyze", str(path), "--out", str(out), "-q"],
+                          capture_output=True, text=True, preexec_fn=limit, check=False,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_pcapng_block_claiming_4_gb_is_not_read_into_memory(tmp_path: Path,
+                                                              compressed: bool) -> None:
+    # Found by the fuzzer: scapy read a block's claimed body length at once (MemoryError).
+    claiming = struct.pack("<II", 6, 0xFFFFFFF0) + b"\x00" * 64
+    data = pcapng([epb(1_700_000_000), epb(1_700_000_001), claiming])
+    path = tmp_path / ("claims.pcapng.gz" if compressed else "claims.pcapng")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    result = analyze_limited(path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "warning" in result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["coverage"]["inputs"][0]["packets"] == 2
+    assert report["coverage"]["inputs"][0]["truncated"]
+
+
+def flow_file(tmp_path: Path, change: dict[str, object]) -> Path:
+    """A flow file of mitmproxy's test HTTP flow with top-level values of its state replaced
+    (`client_conn.peername` style keys reach into nested dicts)."""
+    handle = io.BytesIO()
+    FlowWriter(handle).add(tflow.tflow(resp=True))
+    state = tnetstring.loads(handle.getvalue())
+    for dotted, value in change.items():
+        *parents, key = dotted.split(".")
+        node = state
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    path = tmp_path / "mutated.mitm"
+    path.write_bytes(tnetstring.dumps(state))
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="auditor/mitm (being edited): a flow id that is bytes "
+                   "is kept as the Flow's id: two flows fail the session's sort (TypeError "
+                   "comparing bytes and str), one fails writing flows.jsonl (bytes not JSON)")
+@pytest.mark.parametrize("flows", [1, 2])
+def test_a_flow_id_of_the_wrong_type_is_not_an_internal_error(tmp_path: Path,
+                                                              flows: int) -> None:
+    handle = io.BytesIO()
+    writer = FlowWriter(handle)
+    for _ in range(flows):
+        writer.add(tflow.tflow(resp=True))
+    first = io.BytesIO(handle.getvalue())
+    state = tnetstring.load(first)
+    state["id"] = b"ok.example.org;+1"  # a flow file may hold any type anywhere
+    path = tmp_path / "id.mitm"
+    path.write_bytes(tnetstring.dumps(state) + first.read())
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(tmp_path / "s")])
+    assert result.exit_code != EXIT_INTERNAL, result.stderr
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="auditor/mitm (being edited): a port of 1e308 becomes "
+                   "an integer that report/build.py cannot put in an Int64 column "
+                   "(OverflowError)")
+def test_a_port_out_of_range_is_not_an_internal_error(tmp_path: Path) -> None:
+    path = flow_file(tmp_path, {"client_conn.peername": ["127.0.0.1", 1e308]})
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(tmp_path / "s")])
+    assert result.exit_code != EXIT_INTERNAL, result.stderr
+    assert result.exit_code == 0, result.stderr
