@@ -7,6 +7,7 @@ app and the per-flow evidence are decided here the same way for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,7 +17,15 @@ from auditor.classify.catalog import Catalog
 from auditor.classify.endpoint import classify_endpoint
 from auditor.classify.request_context import request_of
 from auditor.lists.model import describe_lists
-from auditor.records import Classification, DnsAnswer, Evidence, Finding, Flow, HostSource
+from auditor.records import (
+    Classification,
+    DnsAnswer,
+    Evidence,
+    Finding,
+    Flow,
+    HostSource,
+    split_address,
+)
 
 
 @dataclass(slots=True)
@@ -110,9 +119,22 @@ def run_audit(
             for f in findings or [] if f.location == "dns"},
         lists=describe_lists(catalog.lists),
         list_notes=list(catalog.list_notes),
-        address_owners=address_owners(catalog, (flow.server_ip for flow in flows)),
+        address_owners=address_owners(catalog, owned_addresses(flows)),
         address_databases=catalog.addresses.describe(),
     )
+
+
+def owned_addresses(flows: list[Flow]) -> Iterator[str | None]:
+    """The addresses whose owners a report names: every server address, and those media
+    blocks name (peers reached through a TURN relay, the client's own public address as a
+    server saw it)."""
+    for flow in flows:
+        yield flow.server_ip
+        media = flow.media
+        if media is not None:
+            for text in (media.mapped_address, *(media.peer_addresses or ())):
+                if text:
+                    yield split_address(text)[0]
 
 
 def _named_by_range(flow: Flow, verdict: Classification) -> Flow:

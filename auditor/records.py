@@ -113,6 +113,19 @@ class Media:
     zoom_kinds: tuple[str, ...] | None = None  # Zoom framing: audio, video, screen-share, rtcp
 
 
+def split_address(text: str) -> tuple[str, int | None]:
+    """A Media address (`host:port`, `[v6]:port`, or a bare host) as (host, port); the port
+    is None when it is missing or not a number."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    return host, int(port) if port.isdigit() and len(port) <= 5 else None
+
+
 @dataclass(frozen=True, slots=True)
 class Flow:
     """One transport conversation, or one HTTP exchange inside a proxied connection.

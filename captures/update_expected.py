@@ -67,6 +67,19 @@ def expected_report(capture: Path) -> dict[str, Any]:
         "endpoints": [{k: e[k] for k in ENDPOINT_KEYS} for e in document["endpoints"]],
         "named_by": coverage["named_by"],
         "anomalies": coverage["anomalies"]["by_kind"],
+        "call": _call(document["call"]),
+    }
+
+
+def _call(call: dict[str, Any]) -> dict[str, Any]:
+    """Where the call went: totals, verdicts, and who each relay, server and peer is."""
+    return {
+        "totals": call["totals"],
+        "verdicts": call["verdicts"],
+        "relays": [{k: r[k] for k in ("address", "role", "owner", "first_party", "country")}
+                   for r in call["relays"]],
+        "peers": [{k: p[k] for k in ("address", "scope", "direct", "exposed", "country")}
+                  for p in call["peers"]],
     }
 
 

@@ -31,7 +31,7 @@ from auditor.report.findings import PINNING, build_findings
 def test_all_conditions() -> None:
     assert {"ad-tech", "analytics", "third-party", "unknown", "ad-tech-pii",
                           "analytics-pii", "third-party-pii", "unknown-pii", "pii", "identity",
-                          "pinning"} == CONDITIONS
+                          "pinning", "p2p"} == CONDITIONS
     assert "first-party" not in CONDITIONS and "local" not in CONDITIONS
 
 

@@ -56,6 +56,10 @@ def test_every_report_file_renders(report: BuiltReport, kind: ReportFile) -> Non
     elif kind in (ReportFile.ENDPOINTS_CSV, ReportFile.FLOWS_CSV):
         rows = list(csv.DictReader(io.StringIO(text)))
         assert len(rows) == 5  # five flows, five distinct endpoints
+    elif kind is ReportFile.CALL_CSV:
+        # No flow carried a media protocol: the header alone, with the media flow columns.
+        assert text.splitlines() == [text.splitlines()[0]]
+        assert text.startswith("flow_id,started,ended,duration_s,")
     else:
         assert "graph.facebook.com" in text
 

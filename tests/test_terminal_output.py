@@ -97,8 +97,8 @@ def assert_inert(output: str) -> None:
     """Every line is plain printable text starting as vcaudit's own lines do."""
     for line in output.splitlines():
         assert all(c.isprintable() for c in line), repr(line)
-        assert line.startswith(("vcaudit: ", "  ", "verdict: ", "data: ", "coverage: ",
-                                "report: ")), repr(line)
+        assert line.startswith(("vcaudit: ", "  ", "verdict: ", "data: ", "call: ",
+                                "coverage: ", "report: ")), repr(line)
 
 
 def test_dns_names_cannot_drive_the_terminal_or_forge_a_line(tmp_path: Path) -> None:

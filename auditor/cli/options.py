@@ -51,7 +51,8 @@ show_values_option = click.option(
 fail_on_option = click.option(
     "--fail-on", metavar="CONDITIONS",
     help="Exit 1 when the report shows these, comma-separated: ad-tech, analytics, "
-         "third-party, unknown (contacted), <category>-pii, pii, identity, pinning.")
+         "third-party, unknown (contacted), <category>-pii, pii, identity, pinning, p2p "
+         "(media went directly to another participant).")
 app_option = click.option(
     "--app", metavar="NAME", help="The audited app (zoom, teams, meet, ...); detected if omitted.",
 )

@@ -1,4 +1,5 @@
-"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary.
+"""What `vcaudit` prints in the terminal: a progress line on long reads and the summary
+(endpoints by category, verdicts, personal data, where the call's media went, coverage).
 
 Host names, organisations and data verdicts come from traffic (a DNS answer, an SNI, a flow
 file) and may carry escape sequences, newlines or bidi overrides: every line is printed
@@ -92,13 +93,15 @@ def print_summary(document: dict[str, Any], folder: Path) -> None:
         _echo(f"verdict: {line}")
     for line in data_lines(document):
         _echo(f"data: {line}")
+    for line in document.get("call", {}).get("verdicts", []):
+        _echo(f"call: {terminal_text(line, TERMINAL_LINE_LIMIT)}")
     coverage = document["coverage"]
     anomalies = coverage.get("anomalies", {}).get("total", 0)
     _echo(f"coverage: {counted(coverage['flows_without_name']['flows'], 'flow')} without "
           f"a name, {coverage['encrypted_flows']['flows']} encrypted, "
           f"{counted(anomalies, 'anomaly', 'anomalies')} skipped")
     _echo(f"report: {folder / 'report.md'} (also report.html, report.json, endpoints.csv, "
-          "flows.csv, flows.jsonl)")
+          "flows.csv, call.csv, flows.jsonl)")
 
 
 def _shown(document: dict[str, Any]) -> dict[str, Any]:

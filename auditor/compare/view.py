@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.records import CATEGORY_ORDER
-from auditor.report.findings import KIND_LABELS, KIND_ORDER, PINNING, kind_label
+from auditor.report.findings import KIND_LABELS, KIND_ORDER, NOT_PERSONAL_DATA, PINNING, kind_label
 
 REPORT_SCHEMA_PREFIX = "vcaudit.report/"
 # Categories where data is not "outside the first party" (fail_conditions uses the same).
@@ -106,7 +106,8 @@ def read_view(document: object) -> SessionView:
         _count(summary.get("flows"), sum(c.flows for c in categories.values())),
         _count(summary.get("bytes_up"), sum(c.bytes_up for c in categories.values())),
         _count(summary.get("bytes_down"), sum(c.bytes_down for c in categories.values())))
-    data = tuple(_data(f) for f in findings if f.get("kind") != PINNING)
+    # Pinning and peer-to-peer exposure are findings, not data someone received.
+    data = tuple(_data(f) for f in findings if f.get("kind") not in NOT_PERSONAL_DATA)
     if not data:
         data = tuple(_received(_object(document.get("personal_data")).get("who_received_what")))
     pinned = {_name(h) for h in _list(_object(coverage.get("pinned")).get("hosts"))}

@@ -2,7 +2,8 @@
 
 Endpoints aggregate flows by host: the best name known, or the server address when none is.
 Keys of report.json follow DESIGN.md (`schema`, `session`, `summary`, `endpoints`,
-`findings`, `coverage`); others are added, never renamed.
+`findings`, `coverage`); others are added, never renamed: `personal_data`, and `call` (where
+the call's media went: relays, servers, peers, countries; call_path.py documents its keys).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from auditor.records import (
     Classification,
     record_to_dict,
 )
+from auditor.report.call_path import build_call, call_frame, media_flow_records
 from auditor.report.coverage import build_coverage
 from auditor.report.endpoint_owners import OWNER_COLUMNS, add_owner_columns, owner_columns
 from auditor.report.findings import build_findings, data_verdicts, who_received_what
@@ -124,11 +126,13 @@ def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification],
 
 @dataclass(frozen=True, slots=True)
 class BuiltReport:
-    """The report.json document and the two tables it was built from."""
+    """The report.json document and the tables it was built from (`call`: every media flow,
+    call.csv)."""
 
     document: dict[str, Any]
     flows: pd.DataFrame
     endpoints: pd.DataFrame
+    call: pd.DataFrame
 
 
 def build_report(session: SessionData) -> BuiltReport:
@@ -136,8 +140,10 @@ def build_report(session: SessionData) -> BuiltReport:
     flows = flows_frame(session)
     verdicts = endpoint_verdicts(session, flows)
     endpoints = endpoints_frame(flows, verdicts, session.address_owners)
+    media_flows = media_flow_records(session)
+    call = build_call(session, media_flows)
     findings = build_findings(session.flows, session.findings, session.classifications,
-                              session.show_values, session.name_classifications)
+                              session.show_values, session.name_classifications, call)
     document = {
         "schema": SCHEMA,
         "generator": {"name": "vcaudit", "version": __version__},
@@ -151,8 +157,9 @@ def build_report(session: SessionData) -> BuiltReport:
             "values_shown": session.show_values,
         },
         "coverage": build_coverage(session, flows),
+        "call": call,
     }
-    return BuiltReport(document, flows, endpoints)
+    return BuiltReport(document, flows, endpoints, call_frame(media_flows))
 
 
 def _session_section(session: SessionData) -> dict[str, Any]:

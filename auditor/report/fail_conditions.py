@@ -7,6 +7,8 @@ can gate on them.
   pii               personal data reached anyone but the first party
   identity          one of your own values (--identity) reached anyone but the first party
   pinning           the client refused the proxy's certificate somewhere
+  p2p               media went directly to another participant's public address, so each
+                    side learned the other's IP address (a p2p-exposure finding)
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.errors import UsageError
-from auditor.report.findings import PINNING
+from auditor.report.findings import P2P_EXPOSURE, PINNING, is_personal_data
 
 GATED_CATEGORIES = ("ad-tech", "analytics", "third-party", "unknown")
 CONDITIONS = frozenset({*GATED_CATEGORIES, *(f"{c}-pii" for c in GATED_CATEGORIES), "pii",
-                        "identity", "pinning"})
+                        "identity", "pinning", "p2p"})
 
 
 class FailOnError(UsageError):
@@ -40,7 +42,7 @@ def parse_fail_on(spec: str | None) -> list[str]:
 def matched_conditions(report: dict[str, Any], conditions: list[str]) -> list[str]:
     """Each condition that holds, with what made it hold."""
     out = []
-    data = [f for f in report["findings"] if f["kind"] != PINNING]
+    data = [f for f in report["findings"] if is_personal_data(f)]
     outside = [f for f in data if f["category"] not in ("first-party", "local")]
     for condition in conditions:
         if condition in GATED_CATEGORIES:
@@ -60,6 +62,13 @@ def matched_conditions(report: dict[str, Any], conditions: list[str]) -> list[st
             hosts = [f["host"] for f in report["findings"] if f["kind"] == PINNING]
             if hosts:
                 out.append(f"pinning: {', '.join(hosts)}")
+        elif condition == "p2p":
+            peers = [f for f in report["findings"] if f["kind"] == P2P_EXPOSURE]
+            if peers:
+                out.append("p2p: media went directly to " + ", ".join(
+                    f"{f['host']} ({f.get('as_org') or 'unknown network'}, "
+                    f"{f.get('country') or 'country unknown'})" for f in peers[:5])
+                    + (f", and {len(peers) - 5} more" if len(peers) > 5 else ""))
     return out
 
 

@@ -1,6 +1,12 @@
 """The report's findings: which organisation received which kinds of personal data, with the
-flows that prove it, and certificate pinning. Values are redacted (a short hash) unless the
-user asks to see them.
+flows that prove it, peer-to-peer exposure, and certificate pinning, in that order. Values are
+redacted (a short hash) unless the user asks to see them.
+
+Kinds: the personal-data kinds (KIND_LABELS, `user-<kind>` for the user's own values),
+`p2p-exposure` (media went directly to another participant's public address, so each side
+learned the other's IP address; built from report.json's `call.peers`, call_path.py) and
+`certificate-pinning`. A p2p-exposure finding also has `address`, `asn`, `as_org` and
+`country` (the peer's), and its `values` are the user's public addresses the peer saw.
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ KIND_ORDER = ("email", "hashed-email", "phone", "advertising-id", "device-id", "
 # Data the vendor needs to run the meeting: only a finding when someone else receives it.
 MEETING_KINDS = frozenset({"meeting-id", "meeting-topic", "participant-name"})
 PINNING = "certificate-pinning"
+P2P_EXPOSURE = "p2p-exposure"
+P2P_LABEL = "peer-to-peer exposure"
+# Finding kinds that are not personal data received by someone.
+NOT_PERSONAL_DATA = frozenset({PINNING, P2P_EXPOSURE})
 MAX_VALUES = 5
 MAX_PLACES = 10
 MAX_FLOW_IDS = 100
@@ -57,11 +67,17 @@ def redact(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:12]
 
 
+def is_personal_data(finding: dict[str, Any]) -> bool:
+    """Whether a report finding is personal data someone received (not pinning or p2p)."""
+    return finding["kind"] not in NOT_PERSONAL_DATA
+
+
 def build_findings(flows: Iterable[Flow], findings: Iterable[Finding],
                    verdicts: dict[str, Classification], show_values: bool,
                    name_verdicts: dict[str, Classification] | None = None,
-                   ) -> list[dict[str, Any]]:
-    """The findings list of report.json: personal data per (host, kind), then pinning.
+                   call: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The findings list of report.json: personal data per (host, kind), then peer-to-peer
+    exposure (from report.json's `call` section, when given), then pinning.
 
     Data sent out in a DNS query name goes to whoever answers for that name, so it is
     attributed to the name (classified in `name_verdicts`), not to the resolver."""
@@ -95,14 +111,53 @@ def build_findings(flows: Iterable[Flow], findings: Iterable[Finding],
                     MAX_VALUES)
     ordered = sorted(groups.values(), key=lambda g: (_category_rank(g["category"]), g["host"],
                                                      _kind_rank(g["kind"]), g["kind"]))
-    return ordered + _pinning_findings(by_id.values(), verdicts)
+    exposure = p2p_findings(call) if call is not None else []
+    return ordered + exposure + _pinning_findings(by_id.values(), verdicts)
+
+
+def p2p_findings(call: dict[str, Any]) -> list[dict[str, Any]]:
+    """One `p2p-exposure` finding per peer reached directly at a public address (the
+    `exposed` entries of `call.peers`): its address, AS and country, and which of the user's
+    public addresses it saw."""
+    out = []
+    for peer in call["peers"]:
+        if not peer["exposed"]:
+            continue
+        out.append({
+            "kind": P2P_EXPOSURE, "label": P2P_LABEL, "host": peer["address"],
+            "entity": peer["entity"], "category": peer["category"] or Category.UNKNOWN.value,
+            "first_party": bool(peer["first_party"]), "detail": _p2p_detail(peer),
+            "flow_ids": peer["flow_ids"][:MAX_FLOW_IDS], "places": [],
+            "values": peer["your_addresses"][:MAX_VALUES], "sdk": None,
+            "address": peer["address"], "asn": peer["asn"], "as_org": peer["as_org"],
+            "country": peer["country"],
+        })
+    return out
+
+
+def _p2p_detail(peer: dict[str, Any]) -> str:
+    holder = ", ".join(x for x in (
+        f"AS{peer['asn']}" if peer["asn"] is not None else None,
+        peer["as_org"] or "unknown network", peer["country"] or "country unknown") if x)
+    answered = "" if peer["answered"] else \
+        " (it sent nothing back: what was sent may not have reached it)"
+    text = (f"media went directly to another participant's public address {peer['address']} "
+            f"({holder}), not through a relay{answered}: each side learned the other's IP "
+            "address. ")
+    if peer["your_addresses_from"] is None:
+        return text + "Which public address of yours it saw is not in the capture."
+    where = ", ".join(x for x in (peer["your_as_org"], peer["your_country"]) if x)
+    source = ("its own STUN answers" if peer["your_addresses_from"] == "peer"
+              else "a server's answer for the same local port")
+    return text + (f"It saw your public address {', '.join(peer['your_addresses'])}"
+                   f"{f' ({where})' if where else ''}, as {source} show.")
 
 
 def who_received_what(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per organisation (and category): the hosts and the kinds of data they received."""
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for finding in findings:
-        if finding["kind"] == PINNING:
+        if not is_personal_data(finding):
             continue
         key = (finding["entity"] or finding["host"], finding["category"])
         row = table.setdefault(key, {"entity": key[0], "category": key[1],

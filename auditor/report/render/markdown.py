@@ -10,6 +10,7 @@ from auditor.report.render.sentences import data_lines, traffic_line, verdict_li
 from auditor.report.render.text_safety import markdown_cell as cell
 from auditor.report.render.text_safety import markdown_text as text
 
+MAX_CALL_ROWS = 200  # rows per table of the call section; call.csv has every media flow
 CATEGORY_MEANING = {
     Category.FIRST_PARTY: "a service of the audited app's vendor",
     Category.ANALYTICS: "telemetry, product analytics, crash reporting, tag managers "
@@ -28,6 +29,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Verdict", "", *[f"- {text(line)}" for line in verdict_lines(report)], "",
         *_category_table(report),
         *_personal_data(report),
+        *_call(report),
         *_tracker_table(report),
         *_endpoint_table(report),
         *_coverage(report),
@@ -87,6 +89,90 @@ def _personal_data(report: dict[str, Any]) -> list[str]:
                         f"{cell(encodings)} | {cell(', '.join(f['values'][:3]))} | "
                         f"{len(f['flow_ids'])} |")
     return [*rows, ""]
+
+
+def _call(report: dict[str, Any]) -> list[str]:
+    """Where your call went: the verdicts of report.json's `call`, then its tables."""
+    call = report.get("call")
+    rows = ["## Where your call went", ""]
+    if not call or not call["totals"]["media_flows"]:
+        return [*rows, "No media flow (STUN, TURN, DTLS, RTP, SRTP, vendor media framing) was "
+                "seen.", ""]
+    # The first line is the path; any other says who learned the user's address.
+    rows += [f"- **{text(line)}**" if n else f"- {text(line)}"
+             for n, line in enumerate(call["verdicts"])]
+    if call["relays"]:
+        rows += ["", "| relay or server | role | owner | network | country | ports | flows | "
+                 "sent | received | why |", "|---|---|---|---|---|---|--:|--:|--:|---|"]
+        rows += [f"| {cell(r['address'])} | {r['role']} | {cell(r['owner'] or '')} | "
+                 f"{cell(_network(r))} | {cell(r['country'] or '?')} | "
+                 f"{cell(', '.join(str(p) for p in r['ports']))} | {r['flows']} | "
+                 f"{byte_size(r['bytes_up'])} | {byte_size(r['bytes_down'])} | "
+                 f"{text(r['role_reason'])} |" for r in call["relays"][:MAX_CALL_ROWS]]
+    if call["peers"]:
+        rows += ["", "| peer | reached | network | country | learned your address | flows | "
+                 "sent | received |", "|---|---|---|---|---|--:|--:|--:|"]
+        for p in call["peers"][:MAX_CALL_ROWS]:
+            reached = ", ".join((["directly"] if p["direct"] else [])
+                                + [f"through {r}" for r in p["through_relays"]])
+            learned = (", ".join(p["your_addresses"]) or "yes, address not in the capture") \
+                if p["exposed"] else "no"
+            rows.append(f"| {cell(p['address'])} ({p['scope']}) | {cell(reached)} | "
+                        f"{cell(_network(p))} | {cell(p['country'] or '?')} | "
+                        f"{cell(learned)} | {p['flows']} | {byte_size(p['bytes_up'])} | "
+                        f"{byte_size(p['bytes_down'])} |")
+    if call["countries"]:
+        rows += ["", "| country | media flows | sent | received | what was there |",
+                 "|---|--:|--:|--:|---|"]
+        rows += [f"| {cell(c['country'] or 'unknown')} | {c['flows']} | "
+                 f"{byte_size(c['bytes_up'])} | {byte_size(c['bytes_down'])} | "
+                 f"{', '.join(c['roles'])} |" for c in call["countries"]]
+    if call["your_public_addresses"]:
+        rows += ["", "| your public address, as remote sides saw it | network | country | "
+                 "reported by |", "|---|---|---|---|"]
+        rows += [f"| {cell(a['address'])} | {cell(_network(a))} | {cell(a['country'] or '?')} "
+                 f"| {cell(_some(a['seen_by']))} |"
+                 for a in call["your_public_addresses"][:MAX_CALL_ROWS]]
+    rows += ["", "| flow | remote | role | owner | country | protocol | duration | sent | "
+             "received | packets sent | packets received |",
+             "|---|---|---|---|---|---|--:|--:|--:|--:|--:|"]
+    for f in call["media_flows"][:MAX_CALL_ROWS]:
+        remote = _endpoint(f["remote_ip"], f["remote_port"])
+        if f["host"]:
+            remote = f"{f['host']} ({remote})"
+        rows.append(f"| {cell(f['flow_id'])} | {cell(remote)} | "
+                    f"{f['role']} | {cell(f['owner'] or '')} | {cell(f['country'] or '?')} | "
+                    f"{cell(f['protocol'] or '')} | {f['duration_s']:.1f} s | "
+                    f"{byte_size(f['bytes_up'])} | {byte_size(f['bytes_down'])} | "
+                    f"{_count(f['packets_up'])} | {_count(f['packets_down'])} |")
+    more = call["totals"]["media_flows"] - min(len(call["media_flows"]), MAX_CALL_ROWS)
+    if more > 0:
+        rows.append(f"\n{more} more media flows in call.csv.")
+    return [*rows, ""]
+
+
+def _network(party: dict[str, Any]) -> str:
+    """`AS8075 MICROSOFT-CORP-MSN-AS-BLOCK`, the AS organisation alone, or `?`."""
+    parts = [f"AS{party['asn']}" if party.get("asn") is not None else None, party.get("as_org")]
+    return " ".join(p for p in parts if p) or "?"
+
+
+def _endpoint(address: str | None, port: int | None) -> str:
+    """`52.114.250.123:3478`, `[2001:db8::1]:3478`; `?` for what is unknown."""
+    shown = address or "?"
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"{shown}:{port}" if port is not None else shown
+
+
+def _some(items: list[str], shown: int = 5) -> str:
+    """`a, b, c` or `a, b, c, d, e and 4 more`."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
 
 
 def _tracker_table(report: dict[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ class ReportFile(StrEnum):
     JSON = "report.json"
     ENDPOINTS_CSV = "endpoints.csv"
     FLOWS_CSV = "flows.csv"
+    CALL_CSV = "call.csv"  # every media flow: where the call went (report.json's `call`)
     MARKDOWN = "report.md"
     HTML = "report.html"
 
@@ -29,6 +30,8 @@ def render(kind: ReportFile, report: BuiltReport) -> str:
         return render_csv(report.endpoints)
     if kind is ReportFile.FLOWS_CSV:
         return render_csv(report.flows)
+    if kind is ReportFile.CALL_CSV:
+        return render_csv(report.call)
     if kind is ReportFile.MARKDOWN:
         return render_markdown(report.document)
     if kind is ReportFile.HTML:

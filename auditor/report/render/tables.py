@@ -1,4 +1,4 @@
-"""endpoints.csv and flows.csv: the report's tables for spreadsheets and pandas."""
+"""endpoints.csv, flows.csv and call.csv: the report's tables for spreadsheets and pandas."""
 
 from __future__ import annotations
 
