@@ -15,6 +15,7 @@ name only once complete.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -68,3 +69,14 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)  # another file system, or no hard links there
+
+
+def discard_session(root: Path, session: str) -> None:
+    """Remove a session's folder and its partitions, whatever state a process that died while
+    writing them left them in."""
+    shutil.rmtree(root / session, ignore_errors=True)
+    value = f"session={partition_value(session)}"
+    for partition in (root / DATASET).glob(f"*/app=*/{glob.escape(value)}"):
+        shutil.rmtree(partition, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            partition.parent.rmdir()

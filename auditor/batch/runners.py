@@ -2,8 +2,9 @@
 runner yields one `SessionResult` per job as the jobs finish (in any order), so the caller can
 show progress and failures as they come.
 
-Local processes come from a forkserver that has imported the analysis once, so a worker
-starts in a fraction of a second; at most `workers` captures are in flight at a time. If a
+Local processes come from a forkserver (never a fork of this process, which has native
+threads once pandas is loaded); each imports the analysis and loads the catalog once, then
+takes capture after capture; at most `workers` captures are in flight at a time. If a
 worker process dies (killed, out of memory), the captures it may have held are run again one
 at a time in a fresh process, so the one that kills its worker is the one reported, and the
 rest of the batch goes on.
@@ -23,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from auditor.batch.dataset import discard_session
 from auditor.batch.job import BatchSettings, SessionJob, SessionResult, run_session
 from auditor.errors import UsageError
 
@@ -42,9 +44,11 @@ def run_local(jobs: list[SessionJob], settings: BatchSettings, workers: int,
     suspects: list[SessionJob] = []
     yield from _pool(jobs, settings, workers, run, suspects)
     for job in suspects:  # alone in a fresh process: a second death is its own
+        discard_session(job.root, job.name)  # whatever the dead worker left half-written
         retried: list[SessionJob] = []
         yield from _pool([job], settings, 1, run, retried)
         if retried:
+            discard_session(job.root, job.name)
             yield SessionResult(str(job.path), job.name, None, WORKER_DIED, "worker")
 
 
@@ -54,8 +58,10 @@ def _pool(jobs: list[SessionJob], settings: BatchSettings, workers: int, run: Ru
     `suspects`, and the rest go on in a fresh pool."""
     waiting = list(reversed(jobs))
     while waiting:
+        # Workers fork from a small server process that has imported nothing heavy (pandas and
+        # pyarrow start native threads, and forking a process with threads can deadlock),
+        # then import the analysis themselves, in parallel.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["auditor.batch.job", "auditor.session.offline"])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             running: dict[Future[SessionResult], SessionJob] = {}
             broken = False
@@ -73,7 +79,11 @@ def _pool(jobs: list[SessionJob], settings: BatchSettings, workers: int, run: Ru
                     del running[future]
                     yield result
             if broken:
-                suspects.extend(running.values())
+                for future, job in running.items():
+                    if future.done() and future.exception() is None:
+                        yield future.result()  # finished just before the pool broke
+                    else:
+                        suspects.append(job)
 
 
 def connect(address: str) -> Any:
