@@ -22,7 +22,6 @@ from mitmproxy import tcp, udp
 from mitmproxy.io import FlowWriter
 from mitmproxy.test import taddons, tflow
 
-from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS
 from auditor.cli.main import main
 from auditor.live.addon import VcauditAddon
 from auditor.media.observations import ENCRYPTED_LABELS, LABEL_ORDER, PLAINTEXT_LABELS
@@ -185,7 +184,11 @@ def test_media_over_tcp_in_a_flow_file_and_live(tmp_path: Path) -> None:
                       (rtp(8, 1, 0xC6), rtp(8, 2, 0xC6), rtp(8, 3, 0xC6)))
     rfc4571 = proxied_flow(tcp.TCPFlow, [(True, framed)], 5000)
     tls = proxied_flow(tcp.TCPFlow, [(True, b"\x16\x03\x01\x02\x00\x01" + bytes(60))], 443)
-    turn_flow, rtp_flow, tls_flow = saved(tmp_path, turn, rfc4571, tls)
+    turn_tls = proxied_flow(tcp.TCPFlow, [(True, allocate), (False, answer)], 443)
+    turn_tls.client_conn.tls, turn_tls.client_conn.timestamp_tls_setup = True, T0
+    turn_flow, rtp_flow, tls_flow, decrypted = saved(tmp_path, turn, rfc4571, tls, turn_tls)
+    # TURN over TLS that the proxy decrypted: what it read, it read intercepted.
+    assert (decrypted.app_proto, decrypted.visibility) == ("turn", Visibility.INTERCEPTED)
     assert turn_flow.app_proto == "turn" and turn_flow.visibility is Visibility.PLAINTEXT
     assert turn_flow.media is not None and turn_flow.media.mapped_address == f"{PUBLIC}:50100"
     assert turn_flow.media.software == ("Coturn-4.6",)
@@ -238,9 +241,10 @@ def test_reading_is_bounded() -> None:
     assert replayed.verdict(len(call), 10.0) == online.verdict(len(call), 10.0)
 
 
-def test_media_labels_have_the_visibility_a_capture_gives_them() -> None:
+def test_every_media_label_has_one_visibility() -> None:
     assert set(LABEL_ORDER) == ENCRYPTED_LABELS | PLAINTEXT_LABELS
-    assert ENCRYPTED_LABELS <= ENCRYPTED_PROTOS and PLAINTEXT_LABELS <= PLAINTEXT_PROTOS
+    assert not ENCRYPTED_LABELS & PLAINTEXT_LABELS
+    assert {"srtp", "srtcp", "dtls", "zoom-media"} <= ENCRYPTED_LABELS
 
 
 class StunRtpServer:

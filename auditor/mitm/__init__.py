@@ -2,6 +2,8 @@
 records (flow_records), for the live addon and for saved flow files and HAR exports
 (saved_flows), so both produce the same records.
 
-May import: mitmproxy, auditor.protocols, auditor.names, auditor.personal_data and the bottom
-modules. Not auditor.live, the session or the CLI.
+Raw TCP and UDP streams are read for media protocols by auditor.media, as a capture's flows are.
+
+May import: mitmproxy, auditor.media, auditor.protocols, auditor.names, auditor.personal_data and
+the bottom modules. Not auditor.live, the session or the CLI.
 """
