@@ -181,10 +181,12 @@ def test_one_category_order_everywhere(catalog: Catalog, tmp_path: Path,
                  markdown.split("## All endpoints")[1].split("\n## ")[0].splitlines()[4:]
                  if line.startswith("| ")]
     assert endpoints == order
-    chart = re.findall(r'<text x="0" y="\d+">([a-z-]+)</text>', render(ReportFile.HTML, built))
+    page = render(ReportFile.HTML, built)
+    chart = re.findall(r'<div class="label" data-category="([a-z-]+)">', page)
     assert chart == order
-    html_rows = re.findall(r'<td><span class="cat"[^>]*>([a-z-]+)</span></td>',
-                           render(ReportFile.HTML, built).split("<h2>Endpoints</h2>")[1])
+    endpoints = page.split('<section id="endpoints">')[1].split("</section>")[0]
+    html_rows = re.findall(r'<td data-label="category"><span class="cat c-[a-z-]+">([a-z-]+)'
+                           r"</span></td>", endpoints)
     assert html_rows == order
 
 

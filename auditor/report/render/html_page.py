@@ -1,148 +1,182 @@
-"""report.html: the report as one self-contained page with charts.
+"""report.html: the report as one self-contained page for people who did not run vcaudit (a
+journalist, a works council, a procurement team), verdict first.
 
-No network: styles are inline, charts are inline SVG drawn here, and there is no script.
-Everything that came from traffic is escaped, so a hostile host name or URL stays text, and
-its invisible characters (controls, bidi overrides) are shown as escapes (text_safety).
+Sections: the verdict in the sentences report.md and the terminal use (sentences), bytes by
+category, organisations (expandable to their endpoints), a timeline of who was contacted when,
+where the call went, what left the device field by field, the endpoint and flow tables,
+coverage, and what the categories mean. The parts live in `page/`; nothing on the page loads
+anything (page/shell.py: a hash-only Content-Security-Policy), and everything that came from
+traffic is escaped, its invisible characters shown as escapes (text_safety).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Mapping
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.quantities import byte_size
-from auditor.records import CATEGORY_ORDER
-from auditor.report.render.sentences import category_counts, data_lines, traffic_line, verdict_lines
+from auditor.records import CATEGORY_ORDER, TRACKER_CATEGORIES
+from auditor.report.render.markdown import CATEGORY_MEANING
+from auditor.report.render.page.call import call_section
+from auditor.report.render.page.charts import category_chart
+from auditor.report.render.page.clock import duration_text, parse_time
+from auditor.report.render.page.flow_digest import FlowRows, digest_flows
+from auditor.report.render.page.fragments import badge, path
+from auditor.report.render.page.organisations import (
+    group_organisations,
+    organisation_key,
+    organisation_table,
+)
+from auditor.report.render.page.personal_data import personal_data_section
+from auditor.report.render.page.shell import html_document
+from auditor.report.render.page.tables import endpoint_table, flow_table
+from auditor.report.render.page.timeline import drawn_keys, timeline_plan, timeline_section
+from auditor.report.render.sentences import (
+    data_lines,
+    traffic_line,
+    unknown_traffic_line,
+    verdict_lines,
+)
 from auditor.report.render.text_safety import html_cell, html_text
 
-CATEGORY_COLOURS = {
-    "ad-tech": "#c0392b", "analytics": "#e67e22", "third-party": "#8e44ad",
-    "unknown": "#7f8c8d", "first-party": "#2980b9", "local": "#27ae60",
-}
-STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5em 0;width:100%}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-td.n{text-align:right;white-space:nowrap}th{background:#f4f4f4}
-.cat{display:inline-block;padding:0 .4em;border-radius:3px;color:#fff;font-size:.85em}
-.verdict{font-weight:600}.muted{color:#666}code{font-size:.9em;word-break:break-all}
-"""
-BAR_WIDTH = 520
-MAX_ROWS = 500
+if TYPE_CHECKING:
+    import pandas as pd
+
+VERDICT_HOSTS = 6  # hosts named per organisation in a verdict; the tables list them all
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The whole report.html text."""
-    session, summary = report["session"], report["summary"]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        # Nothing on this page may load anything from the network.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>vcaudit report {html_cell(session['id'])}</title>",
-        f"<style>{STYLE}</style></head><body>",
-        f"<h1>vcaudit report {html_cell(session['id'])}</h1>",
-        _session_block(session, summary),
-        "<h2>Verdict</h2><ul>",
-        *[f'<li class="verdict">{html_text(line)}</li>' for line in verdict_lines(report)],
-        "</ul>",
-        "<h2>Traffic by category</h2>",
-        _category_chart(summary),
-        _personal_data(report),
-        "<h2>Endpoints</h2>",
-        _endpoint_table(report["endpoints"]),
-        "<h2>Coverage: what could not be seen</h2><ul>",
-        *[f"<li>{html_text(note)}</li>" for note in report["coverage"].get("notes", [])],
-        "</ul>",
-        f'<p class="muted">Made by {escape(report["generator"]["name"])} '
-        f'{escape(report["generator"]["version"])}.</p>',
-        "</body></html>",
+def render_html(report: dict[str, Any], flows: FlowRows | pd.DataFrame | None = None) -> str:
+    """The whole report.html text. `flows` gives the flows as rows with flows.csv's columns:
+    a function that reads them (again on each call: the page reads them twice and keeps only
+    what it draws), or the flows table; without flows the page draws what the endpoints say
+    (first and last seen) and has no flow table."""
+    rows = flows if flows is None or callable(flows) else frame_rows(flows)
+    origin = parse_time(report["session"].get("started"))
+    organisations = group_organisations(report)
+    plan, left_out = timeline_plan(organisations)
+    owner = {str(e.get("host")): organisation_key(e) for e in report.get("endpoints") or []}
+    digest = digest_flows(report, rows, owner, drawn_keys(plan))
+    call = call_section(report, digest.media_flows, origin)
+    sections = [
+        ("verdict", "Verdict", _verdict(report)),
+        ("organisations", "Organisations", organisation_table(organisations, origin)),
+        ("timeline", "Timeline: who was contacted when",
+         timeline_section(report, organisations, plan, left_out, digest)),
+        *([("call", "Where the call went", call)] if call else []),
+        ("data", "What left the device", personal_data_section(report)),
+        ("endpoints", "Endpoints", endpoint_table(report.get("endpoints") or [], origin)),
+        *([("flows", "Flows", flow_table(digest.earliest, digest.flows, origin))]
+          if digest.flows is not None else []),
+        ("coverage", "Coverage: what could not be seen", _coverage(report)),
+        ("categories", "Categories", _legend()),
     ]
-    return "\n".join(parts) + "\n"
+    body = [_header(report, [(anchor, title) for anchor, title, _ in sections])]
+    for anchor, title, content in sections:
+        body.append(f'<section id="{anchor}"><h2>{escape(title)}</h2>{content}</section>')
+    body.append(_footer(report))
+    return html_document(f"vcaudit report {report['session']['id']}", body)
 
 
-def _badge(category: str) -> str:
-    colour = CATEGORY_COLOURS.get(category, "#555")
-    return f'<span class="cat" style="background:{colour}">{escape(category)}</span>'
+def frame_rows(frame: pd.DataFrame) -> FlowRows:
+    """The flows table's rows as plain dicts (missing values None), for render_html."""
+    columns = [str(c) for c in frame.columns]
+
+    def rows() -> Iterator[Mapping[str, Any]]:
+        for values in frame.itertuples(index=False, name=None):
+            yield dict(zip(columns, map(_plain, values), strict=True))
+    return rows
 
 
-def _session_block(session: dict[str, Any], summary: dict[str, Any]) -> str:
-    app = session["app"] or "not detected"
+def _plain(value: Any) -> Any:
+    """A table cell as a plain value: pandas' missing values (NA, NaN, NaT) as None."""
+    if value is None or isinstance(value, (str, bool, dict, list, tuple)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    try:
+        if value != value:  # NaN-like
+            return None
+    except TypeError:  # pandas.NA refuses to compare
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _header(report: dict[str, Any], sections: list[tuple[str, str]]) -> str:
+    session, summary = report["session"], report["summary"]
+    app = session.get("app")
+    who = session.get("app_vendor") or app
+    title = f"What {html_cell(who)}'s app talked to" if who else "What this session talked to"
+    detection = (session.get("app_detection") or {}).get("detail") or ""
+    app_text = (f"{html_cell(app)} <span class=\"muted\">({html_text(detection)})</span>"
+                if app else html_text(detection or "not detected"))
+    started, ended = session.get("started"), session.get("ended")
+    span = ""
+    start_time, end_time = parse_time(started), parse_time(ended)
+    if start_time is not None and end_time is not None:
+        span = f" <span class=\"muted\">({duration_text(end_time - start_time)})</span>"
+    inputs = ", ".join(str(i) for i in session.get("inputs") or [])
+    toc = " ".join(f'<a href="#{anchor}">{escape(name.split(":")[0])}</a>'
+                  for anchor, name in sections)
     return (
-        "<table>"
-        f"<tr><th>Source</th><td>{html_cell(session['source'])}: "
-        f"{html_cell(', '.join(session['inputs']))}</td></tr>"
-        f"<tr><th>Audited app</th><td>{html_cell(app)} "
-        f"<span class=\"muted\">({html_text(session['app_detection']['detail'])})</span>"
-        f"</td></tr><tr><th>Time</th><td>{escape(session['started'] or '?')} to "
-        f"{escape(session['ended'] or '?')}</td></tr>"
-        f"<tr><th>Traffic</th><td>{escape(traffic_line(summary))}</td></tr></table>"
-    )
+        f"<header><h1>{title}</h1>"
+        f'<p class="muted small">vcaudit report {html_cell(session.get("id"))}</p>'
+        '<dl class="facts">'
+        f"<dt>Source</dt><dd>{html_cell(session.get('source'))}: "
+        f"{path(inputs)}</dd>"
+        f"<dt>Audited app</dt><dd>{app_text}</dd>"
+        f"<dt>Time (UTC)</dt><dd>{escape(started or '?')} to {escape(ended or '?')}{span}</dd>"
+        f"<dt>Traffic</dt><dd>{escape(traffic_line(summary))}</dd></dl>"
+        f'<nav class="toc" aria-label="sections">{toc}</nav></header>')
 
 
-def _category_chart(summary: dict[str, Any]) -> str:
-    """Horizontal bars: bytes each way per category, with endpoint and flow counts."""
-    rows = [(name, summary["categories"][name]) for name in CATEGORY_ORDER]
-    largest = max((c["bytes_up"] + c["bytes_down"] for _, c in rows), default=0) or 1
-    height = 26 * len(rows) + 10
-    svg = [f'<svg role="img" aria-label="bytes by category" width="{BAR_WIDTH + 360}" '
-           f'height="{height}" xmlns="http://www.w3.org/2000/svg" font-size="12">']
-    for row, (name, numbers) in enumerate(rows):
-        y = 8 + row * 26
-        total = numbers["bytes_up"] + numbers["bytes_down"]
-        width = round(BAR_WIDTH * total / largest)
-        up = round(BAR_WIDTH * numbers["bytes_up"] / largest)
-        colour = CATEGORY_COLOURS.get(name, "#555")
-        svg += [
-            f'<text x="0" y="{y + 13}">{escape(name)}</text>',
-            f'<rect x="100" y="{y}" width="{width}" height="18" fill="{colour}" '
-            'fill-opacity="0.45"/>',
-            f'<rect x="100" y="{y}" width="{up}" height="18" fill="{colour}"/>',
-            f'<text x="{106 + max(width, 0)}" y="{y + 13}">{byte_size(total)} '
-            f"({byte_size(numbers['bytes_up'])} sent) · {category_counts(numbers)}</text>",
-        ]
-    svg.append("</svg>")
-    legend = '<p class="muted">Dark: sent by the app; light: received.</p>'
-    return "".join(svg) + legend
+def _verdict(report: dict[str, Any]) -> str:
+    """The verdicts, how much could not be judged, what left the device; then the chart."""
+    trackers = tuple(f"{c.value}:" for c in TRACKER_CATEGORIES)
+    lines = [f'<li class="strong">{html_text(line)}</li>' if line.startswith(trackers)
+             else f"<li>{html_text(line)}</li>"
+             for line in verdict_lines(report, hosts_shown=VERDICT_HOSTS)]
+    unknown = unknown_traffic_line(report["summary"])
+    if unknown:
+        lines.append(f"<li>{html_text(unknown)}</li>")
+    found = bool((report.get("personal_data") or {}).get("verdicts"))
+    lines += [f'<li class="strong">{html_text(line)}</li>' if found
+              else f"<li>{html_text(line)}</li>" for line in data_lines(report)]
+    return (f'<div class="verdict"><ul>{"".join(lines)}</ul></div>'
+            f"<h3>Traffic by category</h3>{category_chart(report['summary'])}")
 
 
-def _personal_data(report: dict[str, Any]) -> str:
-    """The same sentences as report.md's section, then who received what."""
-    out = ["<h2>What left the device</h2><ul>",
-           *[f'<li class="verdict">{html_text(line)}</li>' for line in data_lines(report)],
-           "</ul>"]
-    rows = report.get("personal_data", {}).get("who_received_what") or []
-    if rows:
-        out.append("<table><tr><th>organisation</th><th>category</th><th>hosts</th>"
-                   "<th>what it received</th></tr>")
-        for row in rows:
-            out.append(f"<tr><td>{html_cell(row['entity'])}</td><td>{_badge(row['category'])}</td>"
-                       f"<td><code>{html_cell(', '.join(row['hosts']))}</code></td>"
-                       f"<td>{html_cell(', '.join(row['kinds']))}</td></tr>")
-        out.append("</table>")
+def _coverage(report: dict[str, Any]) -> str:
+    coverage = report.get("coverage") or {}
+    notes = coverage.get("notes") or ["Nothing was skipped."]
+    out = [f'<ul>{"".join(f"<li>{html_text(n)}</li>" for n in notes)}</ul>']
+    anomalies = (coverage.get("anomalies") or {}).get("by_kind") or {}
+    if anomalies:
+        rows = "".join(f'<tr><td>{html_cell(kind)}</td><td class="n">{count}</td></tr>'
+                       for kind, count in sorted(anomalies.items()))
+        out.append('<div class="wrap"><table><thead><tr><th>anomaly</th>'
+                   f'<th class="n">count</th></tr></thead><tbody>{rows}</tbody></table></div>')
     return "".join(out)
 
 
-def _endpoint_table(endpoints: list[dict[str, Any]]) -> str:
-    out = ["<table><tr><th>host</th><th>category</th><th>organisation</th><th>named by</th>"
-           "<th>protocols</th><th>flows</th><th>sent</th><th>received</th><th>why</th></tr>"]
-    for endpoint in endpoints[:MAX_ROWS]:
-        why = "; ".join(e["detail"] for e in endpoint["evidence"][:3])  # may quote traffic
-        out.append(
-            f"<tr><td><code>{html_cell(endpoint['host'])}</code></td>"
-            f"<td>{_badge(endpoint['category'])}</td>"
-            f"<td>{html_cell(endpoint['entity'])}</td>"
-            f"<td>{html_cell(', '.join(endpoint['host_sources']))}</td>"
-            f"<td>{html_cell(', '.join(endpoint['protocols']))}</td>"
-            f'<td class="n">{endpoint["flows"]}</td>'
-            f'<td class="n">{byte_size(endpoint["bytes_up"] or 0)}</td>'
-            f'<td class="n">{byte_size(endpoint["bytes_down"] or 0)}</td>'
-            f'<td class="muted">{html_text(why)}</td></tr>')
-    if len(endpoints) > MAX_ROWS:
-        out.append(f'<tr><td colspan="9" class="muted">{len(endpoints) - MAX_ROWS} more in '
-                   "endpoints.csv</td></tr>")
-    out.append("</table>")
-    return "".join(out)
+def _legend() -> str:
+    items = "".join(f"<dt>{badge(c.value)}</dt><dd>{escape(CATEGORY_MEANING[c])}</dd>"
+                    for c in CATEGORY_ORDER)
+    return f'<dl class="facts">{items}</dl>'
+
+
+def _footer(report: dict[str, Any]) -> str:
+    session = report["session"]
+    generator = report.get("generator") or {}
+    parts = [f"Made by {escape(str(generator.get('name', 'vcaudit')))} "
+             f"{escape(str(generator.get('version', '')))}."]
+    for database in session.get("address_databases") or []:
+        if isinstance(database, dict) and database.get("used"):
+            parts.append(f"Address owners and countries: {html_cell(database.get('name'))} "
+                         f"({html_cell(database.get('date'))}); "
+                         f"{html_cell(database.get('licence'))}.")
+    lists = [str(item.get("name")) for item in session.get("lists") or []
+             if isinstance(item, dict) and item.get("name")]
+    if lists:
+        parts.append(f"Tracker lists: {html_cell(', '.join(lists))}.")
+    return f'<footer>{"".join(f"<p>{p}</p>" for p in parts)}</footer>'

@@ -21,9 +21,10 @@ def category_counts(numbers: dict[str, Any]) -> str:
     return f"{counted(numbers['endpoints'], 'endpoint')}, {counted(numbers['flows'], 'flow')}"
 
 
-def verdict_lines(report: dict[str, Any]) -> list[str]:
+def verdict_lines(report: dict[str, Any], hosts_shown: int | None = None) -> list[str]:
     """One line per tracking category naming who was contacted, and how much could not be
-    judged: an unknown endpoint may be a tracker no rule knows, so it is never a clean bill."""
+    judged: an unknown endpoint may be a tracker no rule knows, so it is never a clean bill.
+    `hosts_shown` names at most that many hosts per organisation (`and 195 more`)."""
     lines = []
     for category in TRACKER_CATEGORIES:
         by_entity: dict[str | None, list[str]] = {}
@@ -31,7 +32,8 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
             if endpoint["category"] == category:
                 by_entity.setdefault(endpoint["entity"], []).append(endpoint["host"])
         if by_entity:
-            named = "; ".join(f"{entity} ({', '.join(hosts)})" if entity else ", ".join(hosts)
+            named = "; ".join(f"{entity} ({_some(hosts, hosts_shown)})" if entity
+                              else _some(hosts, hosts_shown)
                               for entity, hosts in by_entity.items())
             lines.append(f"{category}: {named}")
     summary = report["summary"]
@@ -51,6 +53,24 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"no known analytics or ad-tech endpoint was contacted, but {share}: "
                      "trackers among them cannot be ruled out")
     return lines
+
+
+def _some(names: list[str], shown: int | None) -> str:
+    if shown is None or len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+def unknown_traffic_line(summary: dict[str, Any]) -> str | None:
+    """How much of the traffic went to endpoints nothing is known about, by bytes:
+    `unknown endpoints exchanged 31.8 kB of 677.0 kB (4.7%)`; None when there are none."""
+    unknown = summary["categories"][Category.UNKNOWN]
+    if not unknown["endpoints"]:
+        return None
+    part = (unknown["bytes_up"] or 0) + (unknown["bytes_down"] or 0)
+    total = (summary["bytes_up"] or 0) + (summary["bytes_down"] or 0)
+    share = f" ({part / total:.1%})" if total else ""
+    return f"unknown endpoints exchanged {byte_size(part)} of {byte_size(total)}{share}"
 
 
 def data_lines(report: dict[str, Any]) -> list[str]:
