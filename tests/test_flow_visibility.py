@@ -13,7 +13,8 @@ from scapy.packet import Raw
 
 import auditor.capture.inspector as flow_inspector
 from auditor.audit import run_audit
-from auditor.capture.reading import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS, read_capture
+from auditor.capture.flow_facts import ENCRYPTED_PROTOS, PLAINTEXT_PROTOS
+from auditor.capture.reading import read_capture
 from auditor.classify.catalog import Catalog
 from auditor.media.observations import LABEL_ORDER
 from auditor.records import Visibility

@@ -1,235 +1,237 @@
-"""The report as data: flows and endpoints tables (pandas) and the `report.json` document.
+"""The report as data: the `report.json` document and the endpoints table, added up one flow
+at a time (`ReportBuilder`), so a session's flows are never all in memory at once.
 
-Endpoints aggregate flows by host: the best name known, or the server address when none is.
-Keys of report.json follow DESIGN.md (`schema`, `session`, `summary`, `endpoints`,
-`findings`, `coverage`); others are added, never renamed: `personal_data`, and `call` (where
-the call's media went: relays, servers, peers, countries; call_path.py documents its keys).
+Endpoints aggregate flows by host: the best name known, or the server address when none is
+(endpoint_totals). Keys of report.json follow DESIGN.md (`schema`, `session`, `summary`,
+`endpoints`, `findings`, `coverage`); others are added, never renamed: `personal_data`, and
+`call` (where the call's media went: relays, servers, peers, countries; call_path.py documents
+its keys). The sections that look at single flows get only the flows they look at: findings
+the flows personal data was found in and refused handshakes, the call section the media flows.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
-from auditor.audit import SessionData, name_evidence
-from auditor.classify.address_owner import AddressOwner
-from auditor.names.domains import registrable_domain
-from auditor.personal_data.url_secrets import redact_secrets
+from auditor.audit import SessionData
 from auditor.records import (
     CATEGORY_ORDER,
     CLASSIFICATION_COLUMNS,
     FLOW_COLUMNS,
     INTEGER_FIELDS,
     Classification,
+    Evidence,
+    Flow,
+    is_pinning_refusal,
     record_to_dict,
 )
 from auditor.report.call_path import build_call, call_frame, media_flow_records
-from auditor.report.coverage import build_coverage
-from auditor.report.endpoint_owners import OWNER_COLUMNS, add_owner_columns, owner_columns
+from auditor.report.coverage import CoverageCounts, build_coverage
+from auditor.report.endpoint_totals import (
+    ENDPOINT_COLUMNS,
+    ENDPOINT_INTEGER_COLUMNS,
+    EndpointTable,
+)
+from auditor.report.endpoint_totals import (
+    UNKNOWN_ENDPOINT as UNKNOWN_ENDPOINT,
+)
 from auditor.report.findings import build_findings, data_verdicts, who_received_what
+from auditor.report.flow_rows import flow_line, shared_row
 from auditor.timefmt import iso_utc
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 SCHEMA = "vcaudit.report/1"
-ENDPOINT_INTEGER_COLUMNS = ("flows", "bytes_up", "bytes_down", "packets_up", "packets_down")
-MAX_FLOW_IDS_PER_ENDPOINT = 100
-UNKNOWN_ENDPOINT = "(no name or address)"
-MAX_NAME_EVIDENCE = 3
-REDACTED_COLUMNS = ("url", "error")  # text that can quote a URL's secrets
 
 
-def flows_frame(session: SessionData) -> pd.DataFrame:
-    """One row per flow: every Flow field plus its category, entity and first-party flag.
-    Secrets and e-mail addresses in URLs and error messages are redacted (short hashes)
-    unless the session shows values (`--show-values`); flows.jsonl keeps them as seen."""
-    rows = []
-    for flow in session.flows:
-        row = record_to_dict(flow)
-        if not session.show_values:
-            for column in REDACTED_COLUMNS:
-                if row[column]:
-                    row[column] = redact_secrets(row[column])
-        verdict = session.classifications[flow.flow_id]
-        row.update(category=verdict.category.value, entity=verdict.entity,
-                   first_party=verdict.first_party)
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(FLOW_COLUMNS))
-    # Nullable integers: a port or count stays 443, not 443.0, when others are unknown.
-    return frame.astype({**{c: "object" for c in CLASSIFICATION_COLUMNS},
-                         **{c: "Int64" for c in INTEGER_FIELDS}})
+class BuiltReport:
+    """The report.json document, the endpoints table's rows, call.csv's rows (every media
+    flow), and the session's flows.csv rows, read again from the session when asked for.
+
+    `flows`, `endpoints` and `call` give those tables as pandas DataFrames, built (and pandas
+    imported) on first use: the whole flows table in memory, for small sessions and tests."""
+
+    __slots__ = ("_frames", "call_rows", "document", "endpoint_rows", "session")
+
+    def __init__(self, document: dict[str, Any], endpoint_rows: list[dict[str, Any]],
+                 call_rows: list[dict[str, Any]], session: SessionData) -> None:
+        self.document = document
+        self.endpoint_rows = endpoint_rows
+        self.call_rows = call_rows
+        self.session = session
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def flow_rows(self) -> Iterator[dict[str, Any]]:
+        """flows.csv's rows, one per flow in the session's order (redacted as it says)."""
+        session = self.session
+        for flow in session.flows:
+            yield shared_row(flow_line(flow, session.classifications[flow.flow_id]),
+                             session.show_values)
+
+    @property
+    def flows(self) -> pd.DataFrame:
+        """The flows table (every flow in memory)."""
+        if "flows" not in self._frames:
+            self._frames["flows"] = _frame(list(self.flow_rows()), FLOW_COLUMNS, {
+                **{c: "object" for c in CLASSIFICATION_COLUMNS},
+                **{c: "Int64" for c in INTEGER_FIELDS}})
+        return self._frames["flows"]
+
+    @property
+    def endpoints(self) -> pd.DataFrame:
+        """The endpoints table."""
+        if "endpoints" not in self._frames:
+            self._frames["endpoints"] = _frame(self.endpoint_rows, ENDPOINT_COLUMNS, dict.fromkeys(
+                (*ENDPOINT_INTEGER_COLUMNS, "asn"), "Int64"))
+        return self._frames["endpoints"]
+
+    @property
+    def call(self) -> pd.DataFrame:
+        """call.csv's table."""
+        if "call" not in self._frames:
+            self._frames["call"] = call_frame(self.call_rows)
+        return self._frames["call"]
+
+
+def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...],
+           types: dict[str, str]) -> pd.DataFrame:
+    import pandas as pd  # only for whoever asks for a table as a DataFrame
+
+    return pd.DataFrame(rows, columns=list(columns)).astype(types)
 
 
 def endpoint_of(flows: pd.DataFrame) -> pd.Series:
-    """Each flow's endpoint key: its host name, or its server address when it has none."""
+    """Each row's endpoint key in a flows DataFrame: its host name, or its server address
+    when it has none."""
     return flows["host"].fillna(flows["server_ip"]).fillna(UNKNOWN_ENDPOINT)
 
 
-def endpoint_verdicts(session: SessionData, flows: pd.DataFrame) -> dict[str, Classification]:
-    """Per endpoint, the classification most of its flows got (ties: the earliest flow's)."""
-    votes: dict[str, Counter[int]] = {}
-    by_key: dict[int, Classification] = {}
-    for endpoint, flow_id in zip(endpoint_of(flows), flows["flow_id"], strict=True):
-        verdict = session.classifications[flow_id]
-        by_key[id(verdict)] = verdict
-        votes.setdefault(endpoint, Counter())[id(verdict)] += 1
-    return {ep: by_key[c.most_common(1)[0][0]] for ep, c in votes.items()}
+class ReportBuilder:
+    """Adds a session's flows up one at a time, in the session's order; `finish` makes the
+    report. `finding_flows`: the ids of the flows personal data was found in (kept whole for
+    the findings section)."""
 
+    def __init__(self, finding_flows: set[str]) -> None:
+        self._finding_flows = finding_flows
+        self._endpoints = EndpointTable()
+        self._coverage = CoverageCounts()
+        self._categories = {c.value: [0, 0, 0] for c in CATEGORY_ORDER}  # flows, up, down
+        self._flows = 0
+        self._bytes = [0, 0]
+        self._started: float | None = None
+        self._ended: float | None = None
+        self._kept: list[Flow] = []  # flows with findings, refused handshakes
+        self._media: list[Flow] = []
+        self._verdicts: dict[str, Classification] = {}  # of the flows kept
 
-def _known_sum(values: pd.Series) -> Any:
-    """Sum of the known values; missing (NA) when none is known, e.g. packets of a proxy."""
-    return values.sum(min_count=1)
+    def add(self, flow: Flow, verdict: Classification) -> None:
+        """Count one flow with its classification."""
+        self._flows += 1
+        up, down = flow.bytes_up or 0, flow.bytes_down or 0
+        self._bytes[0] += up
+        self._bytes[1] += down
+        category = self._categories.get(verdict.category.value)
+        if category is not None:
+            category[0] += 1
+            category[1] += up
+            category[2] += down
+        if self._started is None or flow.ts_start < self._started:
+            self._started = flow.ts_start
+        if self._ended is None or flow.ts_end > self._ended:
+            self._ended = flow.ts_end
+        self._endpoints.add(flow, verdict)
+        self._coverage.add(flow, verdict)
+        kept = False
+        if flow.flow_id in self._finding_flows or is_pinning_refusal(flow.visibility,
+                                                                      flow.error):
+            self._kept.append(flow)
+            kept = True
+        if flow.media is not None:
+            self._media.append(flow)
+            kept = True
+        if kept:
+            self._verdicts[flow.flow_id] = verdict
 
+    def finish(self, session: SessionData) -> BuiltReport:
+        """The report of `session`, whose flows were all added."""
+        rows = self._endpoints.rows(session.address_owners)
+        media_view = replace(session, flows=self._media, classifications=self._verdicts)
+        media_flows = media_flow_records(media_view)
+        call = build_call(media_view, media_flows)
+        findings = build_findings(self._kept, session.findings, self._verdicts,
+                                  session.show_values, session.name_classifications, call)
+        document = {
+            "schema": SCHEMA,
+            "generator": {"name": "vcaudit", "version": __version__},
+            "session": self._session_section(session),
+            "summary": self._summary(rows),
+            "endpoints": self._endpoint_records(rows),
+            "findings": findings,
+            "personal_data": {
+                "who_received_what": who_received_what(findings),
+                "verdicts": data_verdicts(findings),
+                "values_shown": session.show_values,
+            },
+            "coverage": build_coverage(session, self._coverage),
+            "call": call,
+        }
+        return BuiltReport(document, rows, media_flows, session)
 
-def endpoints_frame(flows: pd.DataFrame, verdicts: dict[str, Classification],
-                    owners: dict[str, AddressOwner] | None = None) -> pd.DataFrame:
-    """One row per endpoint with traffic totals, sorted by category then bytes; `owners`
-    (who holds each public server address) fills the AS and country columns."""
-    columns = ["host", "domain", "ips", *OWNER_COLUMNS, "ports", "protocols", "host_sources",
-               "entity", "category", "first_party", "label", *ENDPOINT_INTEGER_COLUMNS,
-               "first_seen", "last_seen"]
-    integers = dict.fromkeys((*ENDPOINT_INTEGER_COLUMNS, "asn"), "Int64")
-    if flows.empty:
-        return pd.DataFrame(columns=columns).astype(integers)
-    frame = flows.assign(
-        endpoint=endpoint_of(flows),
-        protocol=flows["app_proto"].fillna(flows["transport"]),
-    )
-    grouped = frame.groupby("endpoint", sort=False)
-    table = grouped.agg(
-        flows=("flow_id", "count"),
-        bytes_up=("bytes_up", _known_sum),
-        bytes_down=("bytes_down", _known_sum),
-        packets_up=("packets_up", _known_sum),
-        packets_down=("packets_down", _known_sum),
-        first_seen=("ts_start", "min"),
-        last_seen=("ts_end", "max"),
-        ips=("server_ip", lambda s: sorted(set(s.dropna()))),
-        ports=("server_port", lambda s: sorted({int(p) for p in s.dropna()})),
-        protocols=("protocol", lambda s: sorted(set(s))),
-        host_sources=("host_source", lambda s: sorted(set(s))),
-    ).reset_index().rename(columns={"endpoint": "host"})
-    table["entity"] = [verdicts[h].entity for h in table["host"]]
-    table["category"] = [verdicts[h].category.value for h in table["host"]]
-    table["first_party"] = [verdicts[h].first_party for h in table["host"]]
-    table["label"] = [verdicts[h].label for h in table["host"]]
-    table["domain"] = [registrable_domain(h) for h in table["host"]]
-    add_owner_columns(table, owner_columns(flows, endpoint_of(flows), owners or {}))
-    rank = {c.value: i for i, c in enumerate(CATEGORY_ORDER)}
-    table["_rank"] = table["category"].map(rank)
-    table["_bytes"] = table["bytes_up"].fillna(0) + table["bytes_down"].fillna(0)
-    table = table.sort_values(["_rank", "_bytes", "host"], ascending=[True, False, True])
-    return table[columns].reset_index(drop=True).astype(integers)
+    def _session_section(self, session: SessionData) -> dict[str, Any]:
+        app = session.app
+        return {
+            "id": session.session_id,
+            "source": session.source,
+            "inputs": session.inputs,
+            "app": app.app,
+            "app_vendor": app.entity.name if app.entity else None,
+            "app_detection": {"how": app.how, "detail": app.detail},
+            "started": iso_utc(self._started) if self._started is not None else None,
+            "ended": iso_utc(self._ended) if self._ended is not None else None,
+            "catalog": session.catalog_files,
+            "lists": session.lists,  # standard lists used: name, version, fetched, licence
+            # where endpoints' asn, as_org and country come from: name, date, licence
+            "address_databases": session.address_databases,
+        }
 
+    def _summary(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        endpoints: dict[str, int] = {}
+        for row in rows:
+            endpoints[row["category"]] = endpoints.get(row["category"], 0) + 1
+        return {
+            "flows": self._flows,
+            "endpoints": len(rows),
+            "bytes_up": self._bytes[0],
+            "bytes_down": self._bytes[1],
+            "categories": {
+                name: {"endpoints": endpoints.get(name, 0), "flows": flows,
+                       "bytes_up": up, "bytes_down": down}
+                for name, (flows, up, down) in self._categories.items()},
+        }
 
-@dataclass(frozen=True, slots=True)
-class BuiltReport:
-    """The report.json document and the tables it was built from (`call`: every media flow,
-    call.csv)."""
-
-    document: dict[str, Any]
-    flows: pd.DataFrame
-    endpoints: pd.DataFrame
-    call: pd.DataFrame
+    def _endpoint_records(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        records = []
+        for row in rows:
+            totals = self._endpoints.endpoints[row["host"]]
+            naming = [Evidence(kind="name", detail=detail) for detail in totals.naming]
+            evidence = [record_to_dict(e) for e in (*totals.verdict().evidence, *naming)]
+            records.append({
+                **row,
+                "first_seen": iso_utc(row["first_seen"]),
+                "last_seen": iso_utc(row["last_seen"]),
+                "evidence": evidence,
+                "flow_ids": totals.flow_ids,
+            })
+        return records
 
 
 def build_report(session: SessionData) -> BuiltReport:
-    """The report.json document and the flows and endpoints tables."""
-    flows = flows_frame(session)
-    verdicts = endpoint_verdicts(session, flows)
-    endpoints = endpoints_frame(flows, verdicts, session.address_owners)
-    media_flows = media_flow_records(session)
-    call = build_call(session, media_flows)
-    findings = build_findings(session.flows, session.findings, session.classifications,
-                              session.show_values, session.name_classifications, call)
-    document = {
-        "schema": SCHEMA,
-        "generator": {"name": "vcaudit", "version": __version__},
-        "session": _session_section(session),
-        "summary": _summary(flows, endpoints),
-        "endpoints": _endpoint_records(session, flows, endpoints, verdicts),
-        "findings": findings,
-        "personal_data": {
-            "who_received_what": who_received_what(findings),
-            "verdicts": data_verdicts(findings),
-            "values_shown": session.show_values,
-        },
-        "coverage": build_coverage(session, flows),
-        "call": call,
-    }
-    return BuiltReport(document, flows, endpoints, call_frame(media_flows))
-
-
-def _session_section(session: SessionData) -> dict[str, Any]:
-    starts = [f.ts_start for f in session.flows]
-    ends = [f.ts_end for f in session.flows]
-    app = session.app
-    return {
-        "id": session.session_id,
-        "source": session.source,
-        "inputs": session.inputs,
-        "app": app.app,
-        "app_vendor": app.entity.name if app.entity else None,
-        "app_detection": {"how": app.how, "detail": app.detail},
-        "started": iso_utc(min(starts)) if starts else None,
-        "ended": iso_utc(max(ends)) if ends else None,
-        "catalog": session.catalog_files,
-        "lists": session.lists,  # standard lists used: name, version, fetched, licence, entries
-        # where endpoints' asn, as_org and country come from: name, date, licence
-        "address_databases": session.address_databases,
-    }
-
-
-def _summary(flows: pd.DataFrame, endpoints: pd.DataFrame) -> dict[str, Any]:
-    categories: dict[str, dict[str, int]] = {}
-    for category in CATEGORY_ORDER:
-        in_flows = flows[flows["category"] == category.value]
-        categories[category.value] = {
-            "endpoints": int((endpoints["category"] == category.value).sum()),
-            "flows": len(in_flows),
-            "bytes_up": int(in_flows["bytes_up"].sum()),
-            "bytes_down": int(in_flows["bytes_down"].sum()),
-        }
-    return {
-        "flows": len(flows),
-        "endpoints": len(endpoints),
-        "bytes_up": int(flows["bytes_up"].sum()),
-        "bytes_down": int(flows["bytes_down"].sum()),
-        "categories": categories,
-    }
-
-
-def _endpoint_records(session: SessionData, flows: pd.DataFrame, endpoints: pd.DataFrame,
-                      verdicts: dict[str, Classification]) -> list[dict[str, Any]]:
-    by_endpoint: dict[str, list[str]] = {}
-    for host, flow_id in zip(endpoint_of(flows), flows["flow_id"], strict=True):
-        by_endpoint.setdefault(host, []).append(flow_id)
-    flow_by_id = {f.flow_id: f for f in session.flows}
-    records: list[dict[str, Any]] = []
-    for row in endpoints.to_dict("records"):
-        flow_ids = by_endpoint[row["host"]]
-        verdict = verdicts[row["host"]]
-        naming = [e for e in (name_evidence(flow_by_id[i]) for i in flow_ids) if e]
-        distinct_naming = list({e.detail: e for e in naming}.values())[:MAX_NAME_EVIDENCE]
-        evidence = [record_to_dict(e) for e in (*verdict.evidence, *distinct_naming)]
-        records.append({
-            **{str(k): _plain(v) for k, v in row.items()},
-            "first_seen": iso_utc(row["first_seen"]),
-            "last_seen": iso_utc(row["last_seen"]),
-            "evidence": evidence,
-            "flow_ids": flow_ids[:MAX_FLOW_IDS_PER_ENDPOINT],
-        })
-    return records
-
-
-def _plain(value: Any) -> Any:
-    """A pandas cell as a JSON value: numpy scalars unwrapped, missing values as None."""
-    if isinstance(value, list):
-        return value
-    if pd.isna(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+    """The report of a session whose flows are at hand (all of `session.flows`, in order)."""
+    builder = ReportBuilder({finding.flow_id for finding in session.findings})
+    for flow in session.flows:
+        builder.add(flow, session.classifications[flow.flow_id])
+    return builder.finish(session)

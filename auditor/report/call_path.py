@@ -72,9 +72,7 @@ through a relay (`media.peer_addresses`). Such a peer saw the relay's address, n
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from auditor.audit import SessionData
 from auditor.classify.address_owner import AddressOwner
@@ -90,6 +88,9 @@ from auditor.report.call_parties import (
 )
 from auditor.report.call_sentences import call_verdicts
 from auditor.timefmt import iso_utc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RELAY, SERVER, PEER = "relay", "server", "peer"
 PUBLIC, LOCAL = "public", "local"
@@ -250,7 +251,10 @@ def build_call(session: SessionData,
 
 
 def call_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """call.csv: one row per media flow, the columns of `call.media_flows`."""
+    """call.csv's table as a DataFrame (pandas is imported only for it): one row per media
+    flow, the columns of `call.media_flows`."""
+    import pandas as pd
+
     frame = pd.DataFrame(records, columns=list(CALL_COLUMNS))
     return frame.astype(dict.fromkeys(CALL_INTEGER_COLUMNS, "Int64"))
 

@@ -2,85 +2,159 @@
 
 Combines what the source counted (packets skipped, anomalies by kind, truncated files) with
 what the flows show (flows without a name, encrypted flows, payloads not recognised), and
-says it in sentences as well as numbers.
+says it in sentences as well as numbers. The flows' part is added up one flow at a time
+(`CoverageCounts`), so no table of flows is kept.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
-
-import pandas as pd
 
 from auditor.audit import SessionData
 from auditor.quantities import byte_size, counted, plural
-from auditor.records import PINNING_REFUSAL, Transport, Visibility
+from auditor.records import (
+    PINNING_REFUSAL,
+    Category,
+    Classification,
+    Flow,
+    Transport,
+    Visibility,
+)
 
-READABLE = (Visibility.PLAINTEXT.value, Visibility.INTERCEPTED.value)
+READABLE = frozenset({Visibility.PLAINTEXT, Visibility.INTERCEPTED})
 TOP_UNNAMED = 10
 # How protocol labels are written in sentences; others are upper-cased (tls -> TLS).
 PROTOCOL_NAMES = {"gquic": "gQUIC", "quic": "QUIC", "zoom-media": "Zoom media",
                   "discord-voice": "Discord voice", "sd-rtn": "Agora SD-RTN"}
 
 
-def build_coverage(session: SessionData, flows: pd.DataFrame) -> dict[str, Any]:
+@dataclass(slots=True)
+class FlowGroup:
+    """How many flows fell in a group, and their bytes (unknown counts as none)."""
+
+    flows: int = 0
+    bytes: int = 0
+
+    def add(self, flow: Flow) -> None:
+        """Count one flow."""
+        self.flows += 1
+        self.bytes += (flow.bytes_up or 0) + (flow.bytes_down or 0)
+
+    def record(self) -> dict[str, int]:
+        """The report's `flows` and `bytes`."""
+        return {"flows": self.flows, "bytes": self.bytes}
+
+
+@dataclass(slots=True)
+class CoverageCounts:
+    """What the flows show about coverage, counted one flow at a time."""
+
+    named_by: dict[str, int] = field(default_factory=dict)
+    unnamed: FlowGroup = field(default_factory=FlowGroup)
+    unnamed_bytes_by_address: dict[str, int] = field(default_factory=dict)
+    encrypted: FlowGroup = field(default_factory=FlowGroup)
+    encrypted_by_protocol: dict[str, int] = field(default_factory=dict)
+    readable: FlowGroup = field(default_factory=FlowGroup)
+    opaque: FlowGroup = field(default_factory=FlowGroup)
+    media: FlowGroup = field(default_factory=FlowGroup)
+    media_by_protocol: dict[str, int] = field(default_factory=dict)
+    pinned_hosts: set[str] = field(default_factory=set)
+    handshakes_refused: int = 0
+    passed_through: FlowGroup = field(default_factory=FlowGroup)
+
+    def add(self, flow: Flow, verdict: Classification) -> None:
+        """Count one flow (with its classification)."""
+        source = flow.host_source.value
+        self.named_by[source] = self.named_by.get(source, 0) + 1
+        if source == "none" and verdict.category is not Category.LOCAL:
+            self.unnamed.add(flow)
+            if flow.server_ip is not None:
+                address = flow.server_ip
+                self.unnamed_bytes_by_address[address] = (
+                    self.unnamed_bytes_by_address.get(address, 0)
+                    + (flow.bytes_up or 0) + (flow.bytes_down or 0))
+        visibility = flow.visibility
+        if visibility is Visibility.ENCRYPTED:
+            self.encrypted.add(flow)
+            if flow.app_proto is not None:
+                _count(self.encrypted_by_protocol, flow.app_proto)
+        elif visibility in READABLE:
+            self.readable.add(flow)
+        elif visibility is Visibility.PINNED:
+            if flow.host is not None:
+                self.pinned_hosts.add(flow.host)
+            if (flow.error or "").startswith(PINNING_REFUSAL):
+                self.handshakes_refused += 1
+            else:
+                self.passed_through.add(flow)
+        if flow.app_proto is None and flow.transport is not Transport.ICMP:
+            self.opaque.add(flow)  # ICMP carries no application payload to recognise
+        if flow.media is not None:
+            self.media.add(flow)
+            if flow.app_proto is not None:
+                _count(self.media_by_protocol, flow.app_proto)
+
+
+def _count(table: dict[str, int], key: str) -> None:
+    table[key] = table.get(key, 0) + 1
+
+
+def most_first(counts: dict[str, int]) -> dict[str, int]:
+    """Counts, largest first; equal ones in the order they were first counted."""
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def build_coverage(session: SessionData, counts: CoverageCounts) -> dict[str, Any]:
     """The coverage section of report.json."""
-    source = dict(session.coverage)
-    unnamed = flows[(flows["host_source"] == "none") & (flows["category"] != "local")]
-    encrypted = flows[flows["visibility"] == Visibility.ENCRYPTED.value]
-    readable = flows[flows["visibility"].isin(READABLE)]
-    # ICMP carries no application payload to recognise.
-    opaque = flows[flows["app_proto"].isna() & (flows["transport"] != Transport.ICMP.value)]
-    top_unnamed = (
-        unnamed.assign(bytes=unnamed["bytes_up"].fillna(0) + unnamed["bytes_down"].fillna(0))
-        .groupby("server_ip")["bytes"].sum().sort_values(ascending=False).head(TOP_UNNAMED)
-    )
     coverage: dict[str, Any] = {
-        **source,
-        "named_by": {str(k): int(v) for k, v in flows["host_source"].value_counts().items()},
+        **session.coverage,
+        "named_by": most_first(counts.named_by),
         "flows_without_name": {
-            "flows": len(unnamed),
-            "bytes": int(unnamed["bytes_up"].sum() + unnamed["bytes_down"].sum()),
-            "top_addresses": {str(k): int(v) for k, v in top_unnamed.items()},
+            **counts.unnamed.record(),
+            "top_addresses": top_addresses(counts.unnamed_bytes_by_address, TOP_UNNAMED),
         },
-        "encrypted_flows": {
-            "flows": len(encrypted),
-            "bytes": int(encrypted["bytes_up"].sum() + encrypted["bytes_down"].sum()),
-            "by_protocol": {str(k): int(v)
-                            for k, v in encrypted["app_proto"].value_counts().items()},
-        },
-        "readable_flows": {  # content vcaudit could read: plaintext or intercepted
-            "flows": len(readable),
-            "bytes": int(readable["bytes_up"].sum() + readable["bytes_down"].sum()),
-        },
-        "unrecognised_payload_flows": {
-            "flows": len(opaque),
-            "bytes": int(opaque["bytes_up"].sum() + opaque["bytes_down"].sum()),
-        },
-        "media_flows": _media_flows(flows),
+        "encrypted_flows": {**counts.encrypted.record(),
+                            "by_protocol": most_first(counts.encrypted_by_protocol)},
+        "readable_flows": counts.readable.record(),  # content vcaudit could read
+        "unrecognised_payload_flows": counts.opaque.record(),
+        "media_flows": {**counts.media.record(),
+                        "by_protocol": most_first(counts.media_by_protocol)},
     }
-    pinned = flows[flows["visibility"] == "pinned"]
-    refused = pinned["error"].fillna("").str.startswith(PINNING_REFUSAL)
-    relayed = pinned[~refused]
     coverage["pinned"] = {
-        "hosts": sorted({str(h) for h in pinned["host"].dropna()}),
-        "handshakes_refused": int(refused.sum()),
-        "connections_passed_through": len(relayed),
-        "bytes_passed_through": int(relayed["bytes_up"].fillna(0).sum()
-                                    + relayed["bytes_down"].fillna(0).sum()),
+        "hosts": sorted(counts.pinned_hosts),
+        "handshakes_refused": counts.handshakes_refused,
+        "connections_passed_through": counts.passed_through.flows,
+        "bytes_passed_through": counts.passed_through.bytes,
     }
     coverage["notes"] = _notes(coverage, session.source) + session.list_notes
     return coverage
 
 
-def _media_flows(flows: pd.DataFrame) -> dict[str, Any]:
-    """Flows whose payloads showed a media protocol (STUN, TURN, DTLS, RTP, Zoom's framing,
-    ...), by the protocol that names them."""
-    media = flows[flows["media"].notna()]
-    return {
-        "flows": len(media),
-        "bytes": int(media["bytes_up"].fillna(0).sum() + media["bytes_down"].fillna(0).sum()),
-        "by_protocol": {str(k): int(v) for k, v in media["app_proto"].value_counts().items()},
-    }
+def top_addresses(bytes_by_address: dict[str, int], limit: int) -> dict[str, int]:
+    """The `limit` addresses with the most bytes, largest first.
+
+    Reports before vcaudit 0.2 ranked them with pandas, whose default sort is not stable:
+    addresses with equal bytes came in an order its sorting algorithm picked (on x86 with
+    AVX-512, numpy's vectorised quicksort). To keep reports exactly as they were, equal counts
+    are ranked the same way, with numpy, on the addresses in text order."""
+    addresses = sorted(bytes_by_address)
+    values = [bytes_by_address[a] for a in addresses]
+    if len(set(values)) == len(values):
+        order = sorted(range(len(values)), key=lambda i: -values[i])
+    else:
+        order = _unstable_descending(values)
+    return {addresses[i]: values[i] for i in order[:limit]}
+
+
+def _unstable_descending(values: list[int]) -> list[int]:
+    """pandas' Series.sort_values(ascending=False) order of `values` (nargsort with numpy's
+    default quicksort)."""
+    import numpy as np  # only when equal counts make the order depend on it
+
+    items = np.asarray(values, dtype=np.int64)[::-1]
+    positions = np.arange(len(values))[::-1]
+    return [int(i) for i in positions[items.argsort(kind="quicksort")][::-1]]
 
 
 def _notes(coverage: dict[str, Any], source: str) -> list[str]:

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from auditor.errors import InputError, OutputError
 from auditor.records import (
+    FLOW_COLUMNS,
     Anomaly,
     Classification,
     DnsAnswer,
@@ -36,7 +37,9 @@ from auditor.records import (
     record_to_dict,
 )
 from auditor.report.build import BuiltReport
+from auditor.report.flow_rows import flow_line
 from auditor.report.render.report_files import ReportFile, render
+from auditor.report.render.tables import CsvRows
 
 FLOW_LOG = "flows.jsonl"
 DNS_LOG = "dns.jsonl"
@@ -106,20 +109,25 @@ def _make_private_folder(folder: Path) -> None:
 
 
 class AppendLog:
-    """A JSON-lines file that only grows: each record is one line, flushed as it is written."""
+    """A JSON-lines file that only grows: each record is one line, flushed as it is written
+    (`flush_each`, for a live session a crash must not cut short; an offline one is written
+    into a folder that only takes its place once complete, and is synced when closed)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flush_each: bool = True) -> None:
         self.path = path
+        self._flush_each = flush_each
         try:
-            self._handle: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115
+            self._handle: IO[str] = open(path, "a", encoding="utf-8",  # noqa: SIM115
+                                         buffering=-1 if flush_each else 1 << 20)
         except OSError as exc:
             raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
     def append(self, line: dict[str, Any]) -> None:
-        """Write one record and flush it, so a crash right after loses nothing."""
+        """Write one record (and flush it, so a crash right after loses nothing)."""
         try:
             self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-            self._handle.flush()
+            if self._flush_each:
+                self._handle.flush()
         except (OSError, ValueError) as exc:
             raise SessionFolderError(f"cannot write {self.path}: {exc}") from exc
 
@@ -145,16 +153,12 @@ class AppendLog:
 class FlowLog(AppendLog):
     """flows.jsonl: every flow with the classification known when it was written."""
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(folder / FLOW_LOG)
+    def __init__(self, folder: Path, flush_each: bool = True) -> None:
+        super().__init__(folder / FLOW_LOG, flush_each)
 
     def write(self, flow: Flow, verdict: Classification | None = None) -> None:
         """Append one flow."""
-        line = record_to_dict(flow)
-        if verdict is not None:
-            line.update(category=verdict.category.value, entity=verdict.entity,
-                        first_party=verdict.first_party)
-        self.append(line)
+        self.append(flow_line(flow, verdict))
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> None:
@@ -172,14 +176,35 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     _atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_report_files(folder: Path, report: BuiltReport) -> list[Path]:
-    """Write every report file; return their paths."""
+def write_report_files(folder: Path, report: BuiltReport,
+                       flows_written: bool = False) -> list[Path]:
+    """Write every report file (flows.csv a row at a time, unless `flows_written` says it
+    was written while the flows were classified); return their paths."""
     written = []
     for kind in ReportFile:
         path = folder / kind.value
-        _atomic_write(path, render(kind, report))
+        if kind is ReportFile.FLOWS_CSV:
+            if not flows_written:
+                _write_rows(path, FLOW_COLUMNS, report.flow_rows())
+        else:
+            _atomic_write(path, render(kind, report))
         written.append(path)
     return written
+
+
+def _write_rows(path: Path, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> None:
+    """A CSV table written a row at a time, replacing `path` atomically."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+            writer = CsvRows(handle, columns)
+            for row in rows:
+                writer.write(row)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
 
 def _atomic_write(path: Path, text: str) -> None:

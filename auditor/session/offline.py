@@ -1,37 +1,41 @@
 """`vcaudit analyze` and `vcaudit report` as functions: inputs in, session folder out.
 
 Sources turn files into flows; this module runs the common core over them and writes the
-session folder. The CLI stays a thin face over it.
+session folder. The CLI stays a thin face over it. A capture's flows stay on disk (the
+capture source's flow stores): the app is chosen in one pass over them, and they are
+classified and written in a second (session_pass), so memory does not grow with the
+capture. Flow files and HAR files are read whole, then written the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import SessionData, run_audit
+from auditor.audit import FlowClassifier, SessionData, run_audit, session_data
+from auditor.capture.flow_spill import FlowStore
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
+from auditor.classify.app_detection import choose_app
 from auditor.classify.catalog import Catalog
 from auditor.errors import InputError
 from auditor.input_format import InputFormat, detect_format
 from auditor.personal_data.scan import ScanContext
-from auditor.records import AnomalyLog, DnsAnswer, Finding, Flow, record_to_dict
-from auditor.report.build import BuiltReport, build_report
+from auditor.records import AnomalyLog, Classification, DnsAnswer, Finding, Flow, record_to_dict
+from auditor.report.build import BuiltReport
 from auditor.session.folder import (
     DNS_LOG,
     FINDING_LOG,
     SESSION_META,
-    FlowLog,
     read_session_folder,
     write_json,
     write_jsonl,
-    write_report_files,
 )
 from auditor.session.out_folder import check_out_folder, new_session
-from auditor.session.parquet_tables import write_session_tables
+from auditor.session.session_flows import SessionFlows, SessionVerdicts
+from auditor.session.session_pass import write_session
 from auditor.timefmt import iso_utc
 
 ProgressFactory = Callable[[Path], ProgressCallback | None]
@@ -67,31 +71,50 @@ def analyze_files(
     if out is not None:
         check_out_folder(out, replace)
     kind = _input_kind(paths)
-    if kind in FLOW_FILE_FORMATS:
-        inputs = _read_flow_files(paths, kind, scan)
-    else:
-        inputs = _read_captures(paths, progress, scan)
-    flows = sorted(inputs.flows, key=lambda f: (f.ts_start, f.flow_id))
-    session = run_audit(catalog, flows, inputs.dns_answers,
-                        session_id=_session_id(paths, flows), source=inputs.source,
-                        inputs=[str(p) for p in paths], requested_app=app,
-                        coverage=inputs.coverage, findings=inputs.findings,
-                        show_values=show_values)
-    with new_session(out, session.session_id, replace) as target:
-        log = FlowLog(target.work)
-        try:
-            for flow in session.flows:
-                log.write(flow, session.classifications[flow.flow_id])
-        finally:
-            log.close()
-        write_jsonl(target.work / DNS_LOG, inputs.dns_answers)
-        write_jsonl(target.work / FINDING_LOG, inputs.findings)
-        write_json(target.work / SESSION_META, _session_meta(session, app))
-        report = build_report(session)
-        write_report_files(target.work, report)
-        write_session_tables(target.work, report)
+    stores: list[FlowStore] = []
+    try:
+        if kind in FLOW_FILE_FORMATS:
+            inputs = _read_flow_files(paths, kind, scan)
+            flows = sorted(inputs.flows, key=lambda f: (f.ts_start, f.flow_id))
+            session = run_audit(catalog, flows, inputs.dns_answers,
+                                session_id=_session_id(paths, flows[0] if flows else None),
+                                source=inputs.source, inputs=[str(p) for p in paths],
+                                requested_app=app, coverage=inputs.coverage,
+                                findings=inputs.findings, show_values=show_values)
+            classified: Iterable[tuple[Flow, Classification]] = (
+                (flow, session.classifications[flow.flow_id]) for flow in session.flows)
+            owners_from = None
+        else:
+            inputs = _read_captures(paths, progress, scan, stores)
+            session, classified = _capture_session(catalog, paths, stores, inputs, app,
+                                                   show_values)
+            owners_from = catalog
+        with new_session(out, session.session_id, replace) as target:
+            report = write_session(target.work, session, classified, log=True,
+                                   owners_from=owners_from)
+            write_jsonl(target.work / DNS_LOG, inputs.dns_answers)
+            write_jsonl(target.work / FINDING_LOG, inputs.findings)
+            write_json(target.work / SESSION_META, _session_meta(session, app))
+            _write_parquet(target.work, report)
+    finally:
+        for store in stores:
+            store.close()
     warnings = ([target.warning] if target.warning else []) + inputs.warnings
     return AuditOutcome(target.folder, session, report, warnings)
+
+
+def _capture_session(catalog: Catalog, paths: list[Path], stores: list[FlowStore],
+                     inputs: _Inputs, requested_app: str | None, show_values: bool
+                     ) -> tuple[SessionData, Iterable[tuple[Flow, Classification]]]:
+    """The session of captures whose flows are on disk, and its flows in report order with
+    their classifications (read, classified and named by range as they are written)."""
+    app = choose_app(catalog, (flow for store in stores for flow in store), requested_app)
+    flows = SessionFlows(stores, FlowClassifier(catalog, inputs.dns_answers, app))
+    session = session_data(catalog, app, flows, SessionVerdicts(flows), inputs.dns_answers,
+                           session_id=_session_id(paths, flows.first()), source=inputs.source,
+                           inputs=[str(p) for p in paths], coverage=inputs.coverage,
+                           findings=inputs.findings, show_values=show_values)
+    return session, flows.classified()
 
 
 @dataclass(slots=True)
@@ -122,14 +145,18 @@ def _input_kind(paths: list[Path]) -> InputFormat:
 
 
 def _read_captures(paths: list[Path], progress: ProgressFactory | None,
-                   scan: ScanContext | None) -> _Inputs:
+                   scan: ScanContext | None, stores: list[FlowStore]) -> _Inputs:
+    """Read each capture; its flows (on disk) are added to `stores`."""
     readings: list[CaptureReading] = []
     for number, path in enumerate(paths, start=1):
         prefix = "F" if len(paths) == 1 else f"F{number}-"
-        readings.append(read_capture(path, prefix, progress(path) if progress else None, scan))
+        reading = read_capture(path, prefix, progress(path) if progress else None, scan)
+        readings.append(reading)
+        assert isinstance(reading.flows, FlowStore)
+        stores.append(reading.flows)
     return _Inputs(
         source="pcap",
-        flows=[flow for reading in readings for flow in reading.flows],
+        flows=[],
         dns_answers=[answer for reading in readings for answer in reading.dns_answers],
         findings=[finding for reading in readings for finding in reading.findings],
         coverage=capture_coverage(readings),
@@ -175,12 +202,19 @@ def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
                         session_id=meta.get("id", folder.name), source=meta.get("source", "pcap"),
                         inputs=meta.get("inputs", []), requested_app=requested,
                         coverage=coverage, findings=stored.findings, show_values=show_values)
-    report = build_report(session)
-    write_report_files(folder, report)
-    write_session_tables(folder, report)
+    report = write_session(folder, session, (
+        (flow, session.classifications[flow.flow_id]) for flow in session.flows), log=False)
+    _write_parquet(folder, report)
     warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines
                 else [])
     return AuditOutcome(folder, session, report, warnings)
+
+
+def _write_parquet(folder: Path, report: BuiltReport) -> None:
+    """The session's Parquet tables (pyarrow is imported only here)."""
+    from auditor.session.parquet_tables import write_session_tables
+
+    write_session_tables(folder, report)
 
 
 def _merged_anomalies(stored: dict[str, Any] | None, logged: AnomalyLog) -> dict[str, Any]:
@@ -221,9 +255,9 @@ def capture_coverage(readings: list[CaptureReading]) -> dict[str, Any]:
     }
 
 
-def _session_id(paths: list[Path], flows: list[Flow]) -> str:
+def _session_id(paths: list[Path], first: Flow | None) -> str:
     stem = paths[0].name.split(".")[0] if paths else "session"
-    started = iso_utc(flows[0].ts_start) if flows else None
+    started = iso_utc(first.ts_start) if first is not None else None
     stamp = started[:19].replace("-", "").replace(":", "") + "Z" if started else "empty"
     return f"{stem}-{stamp}"
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 
+from auditor.records import FLOW_COLUMNS
 from auditor.report.build import BuiltReport
+from auditor.report.call_path import CALL_COLUMNS
+from auditor.report.endpoint_totals import ENDPOINT_COLUMNS
 from auditor.report.render.html_page import render_html
 from auditor.report.render.markdown import render_markdown
-from auditor.report.render.tables import render_csv
+from auditor.report.render.tables import csv_table
 
 
 class ReportFile(StrEnum):
@@ -27,11 +30,11 @@ def render(kind: ReportFile, report: BuiltReport) -> str:
     if kind is ReportFile.JSON:
         return json.dumps(report.document, indent=2, ensure_ascii=False) + "\n"
     if kind is ReportFile.ENDPOINTS_CSV:
-        return render_csv(report.endpoints)
+        return csv_table(ENDPOINT_COLUMNS, report.endpoint_rows)
     if kind is ReportFile.FLOWS_CSV:
-        return render_csv(report.flows)
+        return csv_table(FLOW_COLUMNS, report.flow_rows())
     if kind is ReportFile.CALL_CSV:
-        return render_csv(report.call)
+        return csv_table(CALL_COLUMNS, report.call_rows)
     if kind is ReportFile.MARKDOWN:
         return render_markdown(report.document)
     if kind is ReportFile.HTML:
