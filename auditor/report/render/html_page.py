@@ -105,11 +105,13 @@ def _plain(value: Any) -> Any:
 def _header(report: dict[str, Any], sections: list[tuple[str, str]]) -> str:
     session, summary = report["session"], report["summary"]
     app = session.get("app")
-    who = session.get("app_vendor") or app
-    title = f"What {html_cell(who)}'s app talked to" if who else "What this session talked to"
+    vendor = session.get("app_vendor")
+    title = (f"What {html_cell(str(app).capitalize())} talked to" if app
+             else "What this session talked to")
     detection = (session.get("app_detection") or {}).get("detail") or ""
-    app_text = (f"{html_cell(app)} <span class=\"muted\">({html_text(detection)})</span>"
-                if app else html_text(detection or "not detected"))
+    made_by = f"by {html_cell(vendor)}, " if vendor else ""
+    app_text = (f"{html_cell(app)} <span class=\"muted\">({made_by}{html_text(detection)})"
+                "</span>" if app else html_text(detection or "not detected"))
     started, ended = session.get("started"), session.get("ended")
     span = ""
     start_time, end_time = parse_time(started), parse_time(ended)
@@ -125,9 +127,22 @@ def _header(report: dict[str, Any], sections: list[tuple[str, str]]) -> str:
         f"<dt>Source</dt><dd>{html_cell(session.get('source'))}: "
         f"{path(inputs)}</dd>"
         f"<dt>Audited app</dt><dd>{app_text}</dd>"
-        f"<dt>Time (UTC)</dt><dd>{escape(started or '?')} to {escape(ended or '?')}{span}</dd>"
+        f"<dt>Time (UTC)</dt><dd>{_when(started, ended)}{span}</dd>"
         f"<dt>Traffic</dt><dd>{escape(traffic_line(summary))}</dd></dl>"
         f'<nav class="toc" aria-label="sections">{toc}</nav></header>')
+
+
+def _when(started: str | None, ended: str | None) -> str:
+    """`2026-11-02 14:00:00.051 to 14:00:59.391`: the date once when both times share it."""
+    if not started or not ended:
+        return f"{escape(started or '?')} to {escape(ended or '?')}"
+    first, last = (t.replace("T", " ").removesuffix("Z") for t in (started, ended))
+    if first[:10] == last[:10]:
+        return (f'<span class="nowrap">{escape(first[:10])}</span>, '
+                f'<span class="nowrap">{escape(first[11:])}</span> to '
+                f'<span class="nowrap">{escape(last[11:])}</span>')
+    return (f'<span class="nowrap">{escape(first)}</span> to '
+            f'<span class="nowrap">{escape(last)}</span>')
 
 
 def _verdict(report: dict[str, Any]) -> str:

@@ -109,7 +109,7 @@ def _row(organisation: Organisation, origin: float | None) -> str:
     listed = organisation.endpoints[:ENDPOINTS_LISTED]
     several = len(organisation.categories) > 1
     items = "".join(
-        f"<li>{host(e.get('host'))} {badge(e.get('category')) if several else ''}"
+        f"<li>{host(e.get('host'))} {badge(e.get('category')) + ' ' if several else ''}"
         f'<span class="muted small">{counted(int(e.get("flows") or 0), "flow")}, '
         f"{byte_size(e.get('bytes_up'))} sent, {byte_size(e.get('bytes_down'))} received"
         f"{_country(e)}</span></li>" for e in listed)
