@@ -63,11 +63,12 @@ class Outcome:
 
 class CheckError(Exception):
     """A failure the pipeline itself did not raise: bad terminal text, a rebuild that
-    disagrees."""
+    disagrees. `what` tells failures of one kind apart in the signature."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, what: str, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
+        self.what = what
 
 
 class Pipeline:
@@ -114,12 +115,16 @@ class Pipeline:
         before, after = analysed.report.document["summary"], rebuilt.report.document["summary"]
         if before != after:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            raise CheckError("rebuild-differs", f"summary keys differ: {changed}")
+            raise CheckError("rebuild-differs", ",".join(changed),
+                             f"summary keys differ: {changed}")
         text = raw.getvalue().decode("utf-8")
         unsafe = UNSAFE_TEXT.search(text)
         if unsafe:
             line = text[:unsafe.start()].count("\n") + 1
-            raise CheckError("terminal-text", f"{unsafe.group()!r} in terminal line {line}")
+            where = "warning" if text.splitlines()[line - 1].startswith("vcaudit: warning")\
+                else "summary"
+            raise CheckError("terminal-text", where,
+                             f"{unsafe.group()!r} in terminal line {line}")
         return text
 
 
@@ -135,7 +140,7 @@ def judge(exc: BaseException | None) -> Outcome:
     if exc is None:
         return Outcome("ok")
     if isinstance(exc, CheckError):
-        return Outcome(exc.kind, str(exc), f"{exc.kind}:{_where(exc)}", _trace(exc))
+        return Outcome(exc.kind, str(exc), f"{exc.kind}:{exc.what}", _trace(exc))
     if isinstance(exc, MemoryError):
         return Outcome("memory", "MemoryError (allocation over the bound)",
                        f"memory:{_where(exc)}", _trace(exc))
