@@ -111,3 +111,13 @@ def test_capture_mutations_find_the_records(name: str) -> None:
     assert shape is not None and len(shape.records) > 10
     last_at, last_size = shape.records[-1]
     assert last_at + last_size == len(cut) <= 64 * 1024  # cut on a record boundary
+
+
+def test_a_case_is_the_same_every_time_from_its_seed_and_number() -> None:
+    run = load("run")
+    first, second = run.all_seeds(), run.all_seeds()
+    cases = [(run.make_case(first, 7, number), run.make_case(second, 7, number))
+             for number in range(12)]
+    assert all(one == other for one, other in cases)
+    assert {origin["family"] for (_, _, origin), _ in cases} == {"capture", "mitm", "har"}
+    assert len({data for (data, _, _), _ in cases}) == 12  # every case mutated differently
