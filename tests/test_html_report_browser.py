@@ -299,8 +299,9 @@ def test_the_page_is_complete_without_its_script(browser_context: Any,
 def test_the_layout_check_sees_what_it_looks_for(browser_context: Any,
                                                  pages: dict[str, Path]) -> None:
     """The checks above can fail: a host allowed to break anywhere in a narrow box, an SVG
-    label pushed out of its chart and a block wider than the screen are all reported."""
-    page, _ = open_page(browser_context, pages["teams-linux-any.pcap"], 390)
+    label pushed out of its chart, a block wider than the screen and an image from the
+    network are all reported."""
+    page, trouble = open_page(browser_context, pages["teams-linux-any.pcap"], 390)
     page.evaluate("""() => {
         const host = document.querySelector("#endpoints-table .host");
         host.closest("td").style.width = "60px";
@@ -313,7 +314,15 @@ def test_the_layout_check_sees_what_it_looks_for(browser_context: Any,
         document.body.appendChild(wide);
     }""")
     problems = " | ".join(page.evaluate(LAYOUT_PROBLEMS)["problems"])
+    # Something that would load from the network is blocked, and both listeners see it.
+    page.evaluate("""() => { const image = document.createElement("img");
+                             image.src = "https://example.invalid/pixel.png";
+                             document.body.appendChild(image); }""")
+    page.wait_for_function("window.__csp.length > 0")
+    violations = page.evaluate("window.__csp")
     page.close()
     assert "page scrolls sideways" in problems
     assert "clipped SVG text" in problems
     assert "breaks after" in problems
+    assert violations == ["img-src https://example.invalid/pixel.png"]
+    assert any("Content Security Policy" in line for line in trouble), trouble
