@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
@@ -27,14 +28,16 @@ from auditor.cli.errors import EXIT_BATCH_FAILED, EXIT_INPUT, EXIT_OUTPUT, EXIT_
 from auditor.cli.main import main
 from auditor.compare.across import summarise_sessions
 from auditor.compare.render.files import SummaryFile, render_summary
-from auditor.session.parquet_tables import SessionTable
+from auditor.session.table_files import SessionTable
 
 from .conftest import SAMPLES
+from .support.mmdb_writer import write_mmdb
 from .test_diff import app_events_entry, write_har, zoom_entries
+from .test_flow_files import har_entry
 
 ZOOM = SAMPLES / "zoom-desktop-call.pcapng"
 TEAMS = SAMPLES / "teams-linux-any.pcap"
-COMPARED = ("report.json", "flows.csv", "endpoints.csv", "report.md", *SessionTable)
+COMPARED = ("report.json", "flows.csv", "endpoints.csv", "report.md", "flows.jsonl")
 
 
 def run(*args: object) -> Result:
@@ -52,11 +55,14 @@ def inputs(tmp_path: Path) -> Path:
     return folder
 
 
-def assert_same_session(batch_session: Path, analysed: Path) -> None:
-    """Every report file the same; HAR entries get random flow ids, so for a HAR session
-    the files without flow ids."""
+def assert_same_session(batch_session: Path, analysed: Path, tables: bool = False) -> None:
+    """The same report files (and with `tables`, the same Parquet tables); HAR entries get
+    random flow ids, so for a HAR session the files without flow ids."""
     har = json.loads((analysed / "report.json").read_text())["session"]["source"] == "har"
-    for name in ("endpoints.csv", "endpoints.parquet") if har else COMPARED:
+    names = ["endpoints.csv"] if har else list(COMPARED)
+    if tables:
+        names += ["endpoints.parquet"] if har else list(SessionTable)
+    for name in names:
         assert (batch_session / name).read_bytes() == (analysed / name).read_bytes(), name
 
 
@@ -70,6 +76,7 @@ def test_a_batch_writes_what_analyze_writes(tmp_path: Path, inputs: Path) -> Non
         alone = tmp_path / f"alone-{name}"
         assert run("analyze", inputs / file, "--out", alone, "-q").exit_code == 0
         assert_same_session(out / name, alone)
+        assert all((out / name / table).is_file() for table in SessionTable)
     assert stat_mode(out) == 0o700
     assert result.stdout.splitlines() == [
         f"vcaudit batch: 3 sessions written in {out}",
@@ -190,6 +197,28 @@ def test_bad_options_stop_before_any_work(tmp_path: Path, args: list[str], code:
     assert not out.exists()
 
 
+def test_address_databases_reach_the_workers(tmp_path: Path) -> None:
+    database = write_mmdb(tmp_path / "asn.mmdb", {
+        "5.45.0.0/24": {"autonomous_system_number": 64500,
+                        "autonomous_system_organization": "Example Carrier"},
+    }, "GeoLite2-ASN", build_epoch=1_780_000_000)
+    for name in ("one", "two"):
+        write_har(tmp_path / f"{name}.har", [har_entry("https://cdn.example.net/a",
+                                                       ip="5.45.0.7")])
+    out = tmp_path / "out"
+    result = run("batch", tmp_path / "one.har", tmp_path / "two.har", "--out", out, "-j", "2",
+                 "--geoip", database)
+    assert result.exit_code == 0, result.stderr
+    for name in ("one", "two"):
+        endpoint = pq.read_table(out / name / "endpoints.parquet").to_pylist()[0]
+        assert (endpoint["asn"], endpoint["as_org"]) == (64500, "Example Carrier")
+    bad = tmp_path / "broken.mmdb"
+    bad.write_bytes(b"not a database")
+    refused = run("batch", tmp_path / "one.har", "--out", tmp_path / "x", "--geoip", bad)
+    assert refused.exit_code == 4 and "broken.mmdb" in refused.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_nothing_to_analyse(tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -232,6 +261,32 @@ def test_a_worker_that_dies_costs_only_its_capture(tmp_path: Path,
     assert all(by_name[n].ok for n in ("teams", "teams-2", "zoom"))
     assert sorted(p.name for p in root.iterdir() if p.name != "dataset") == [
         "teams", "teams-2", "zoom"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+def test_workers_are_forked_only_from_a_process_with_one_thread() -> None:
+    probe = ("import sys\n{}\nfrom auditor.batch.runners import start_method\n"
+             "print(start_method())")
+    alone = subprocess.run([sys.executable, "-c", probe.format("")], capture_output=True,
+                           text=True, timeout=60, check=True)
+    assert alone.stdout.strip() == "fork"
+    threaded = subprocess.run([sys.executable, "-c", probe.format("import pyarrow.parquet")],
+                              capture_output=True, text=True, timeout=60, check=True)
+    assert threaded.stdout.strip() == "forkserver"  # pyarrow's native threads
+
+
+def test_the_command_in_its_own_process(tmp_path: Path) -> None:
+    """As a user runs it: a fresh process with one thread, whose workers are forks."""
+    result = subprocess.run([sys.executable, "-m", "auditor.cli.main", "batch", str(ZOOM),
+                             str(TEAMS), "--out", str(tmp_path / "out"), "--jobs", "2"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "out" / "batch.json").read_text())
+    assert sorted(s["name"] for s in record["sessions"]) == ["teams-linux-any",
+                                                             "zoom-desktop-call"]
+    alone = tmp_path / "alone"
+    assert run("analyze", ZOOM, "--out", alone, "-q").exit_code == 0
+    assert_same_session(tmp_path / "out" / "zoom-desktop-call", alone)
 
 
 def test_the_progress_bar_text(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,7 +397,7 @@ def test_a_batch_on_a_dask_cluster(tmp_path: Path, inputs: Path, dask_cluster: s
     local = tmp_path / "local-out"
     assert run("batch", inputs, "--out", local, "-j", "1").exit_code == 0
     for name in ("teams-linux-any", "zoom-5.0.2", "zoom-desktop-call"):
-        assert_same_session(out / name, local / name)  # inputs absolute on a cluster too
+        assert_same_session(out / name, local / name, tables=True)  # inputs absolute here
     record = json.loads((out / "batch.json").read_text())
     assert record["runner"] == {"kind": "dask", "scheduler": dask_cluster}
     assert [f["name"] for f in record["failed"]] == ["bad"]

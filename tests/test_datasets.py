@@ -27,6 +27,8 @@ from auditor.session.parquet_tables import (
     TIMESTAMP,
     SessionTable,
     arrow_type,
+    table_schema,
+    write_rows,
 )
 
 from .conftest import SAMPLES
@@ -86,38 +88,52 @@ def test_the_flows_schema_derives_from_the_records() -> None:
         arrow_type(bytes)
 
 
-def test_session_tables_match_the_csv_files_and_report(tmp_path: Path) -> None:
-    out = tmp_path / "zoom"
-    assert run("analyze", ZOOM, "--out", out, "-q").exit_code == 0
+def test_a_column_the_schema_does_not_name_is_kept(tmp_path: Path) -> None:
+    rows = [{"host": "a.example", "flows": 3, "first_seen": 1_700_000_000.25, "new": "x"},
+            {"host": None, "flows": None, "first_seen": None, "new": None}]
+    schema = table_schema(ENDPOINTS_SCHEMA, rows)
+    write_rows(tmp_path / "t.parquet", schema, rows)
+    table = pq.read_table(tmp_path / "t.parquet")
+    assert table.schema.names == ["host", "flows", "first_seen", "new"]
+    assert table.schema.field("new").type == pa.string()  # inferred, not dropped
+    assert table.schema.field("first_seen").type == TIMESTAMP
+    assert table.column("flows").to_pylist() == [3, None]
+    seen = table.column("first_seen").to_pylist()
+    assert seen[0].timestamp() == 1_700_000_000.25 and seen[1] is None
+    write_rows(tmp_path / "empty.parquet", FLOWS_SCHEMA, [])
+    assert pq.read_table(tmp_path / "empty.parquet").schema.equals(FLOWS_SCHEMA)
+
+
+def test_session_tables_match_the_csv_files_and_report(batch: Path) -> None:
+    out = batch / "zoom-desktop-call"
     tables = {kind: pq.read_table(out / kind.value) for kind in SessionTable}
     for kind, table in tables.items():
         assert table.schema.equals(SCHEMAS[kind]), kind  # every column declared, none inferred
     assert tables[SessionTable.FLOWS].schema.names == csv_header(out / "flows.csv")
     assert tables[SessionTable.ENDPOINTS].schema.names == csv_header(out / "endpoints.csv")
     document = json.loads((out / "report.json").read_text())
-    flows = pd.read_csv(out / "flows.csv")
+    flows = list(csv.DictReader((out / "flows.csv").open(encoding="utf-8")))
     parquet_flows = tables[SessionTable.FLOWS].to_pylist()
-    assert [f["flow_id"] for f in parquet_flows] == list(flows["flow_id"])
-    assert [f["bytes_up"] for f in parquet_flows] == list(flows["bytes_up"])
+    assert [f["flow_id"] for f in parquet_flows] == [f["flow_id"] for f in flows]
+    assert [f["bytes_up"] for f in parquet_flows] == [int(f["bytes_up"]) for f in flows]
+    assert [f["url"] or "" for f in parquet_flows] == [f["url"] for f in flows]  # redacted
     first = parquet_flows[0]
-    assert first["ts_start"].timestamp() == pytest.approx(flows["ts_start"][0], abs=1e-6)
+    assert first["ts_start"].timestamp() == pytest.approx(float(flows[0]["ts_start"]), abs=1e-6)
     logged = {json.loads(line)["flow_id"]: json.loads(line)
               for line in (out / "flows.jsonl").read_text().splitlines()}
     with_media = [f for f in parquet_flows if f["media"] is not None]
     assert with_media and all(f["media"] == logged[f["flow_id"]]["media"] for f in with_media)
-    unknown_ports = [f for f in parquet_flows if logged[f["flow_id"]]["client_port"] is None]
-    assert all(f["client_port"] is None for f in unknown_ports)  # null, never 0
+    unknown = [f for f in parquet_flows if logged[f["flow_id"]]["client_port"] is None]
+    assert all(f["client_port"] is None for f in unknown)  # null, never 0
     endpoints = tables[SessionTable.ENDPOINTS].to_pylist()
     assert [e["host"] for e in endpoints] == [e["host"] for e in document["endpoints"]]
     assert [e["ips"] for e in endpoints] == [e["ips"] for e in document["endpoints"]]
     assert [e["asn"] for e in endpoints] == [e["asn"] for e in document["endpoints"]]
-    assert tables[SessionTable.FINDINGS].num_rows == len(document["findings"]) == 0
+    assert tables[SessionTable.FINDINGS].num_rows == len(document["findings"])
 
 
-def test_findings_table_and_redaction(tmp_path: Path) -> None:
-    har = write_har(tmp_path / "zoom.har", [*zoom_entries(), app_events_entry()])
-    out = tmp_path / "s"
-    assert run("analyze", har, "--out", out, "--app", "zoom", "-q").exit_code == 0
+def test_findings_table_and_redaction(batch: Path) -> None:
+    out = batch / "zoom-5.0.2"
     document = json.loads((out / "report.json").read_text())
     rows = pq.read_table(out / "findings.parquet").to_pylist()
     assert rows == document["findings"]  # places as structs, lists as lists, values redacted
@@ -126,15 +142,20 @@ def test_findings_table_and_redaction(tmp_path: Path) -> None:
     assert all(v.startswith("sha256:") for v in advertising["values"])
 
 
-def test_report_rebuilds_the_tables(tmp_path: Path) -> None:
-    out = tmp_path / "s"
-    assert run("analyze", TEAMS, "--out", out, "-q").exit_code == 0
-    for kind in SessionTable:
-        (out / kind.value).unlink()
-    assert run("report", out, "-q").exit_code == 0
-    assert pq.read_table(out / "flows.parquet").num_rows == len(
-        pd.read_csv(out / "flows.csv"))
-    assert not list(out.glob(".*.tmp"))
+def test_analyze_writes_no_tables_and_report_keeps_them_current(tmp_path: Path,
+                                                                batch: Path) -> None:
+    alone = tmp_path / "alone"
+    assert run("analyze", TEAMS, "--out", alone, "-q").exit_code == 0
+    assert not list(alone.glob("*.parquet"))  # pyarrow would double analyze's peak memory
+    assert run("report", alone, "-q").exit_code == 0
+    assert not list(alone.glob("*.parquet"))
+    session = tmp_path / "batch-session"
+    shutil.copytree(batch / "zoom-desktop-call", session)
+    before = pq.read_table(session / "flows.parquet")
+    (session / "flows.parquet").write_bytes(b"stale")
+    assert run("report", session, "-q").exit_code == 0
+    assert pq.read_table(session / "flows.parquet").equals(before)
+    assert not list(session.glob(".*.tmp"))
 
 
 def test_the_dataset_layout(batch: Path) -> None:

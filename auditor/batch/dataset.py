@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from auditor.session.folder import SessionFolderError
-from auditor.session.parquet_tables import SessionTable
+from auditor.session.table_files import SessionTable
 
 DATASET = "dataset"
 PART_FILE = "part-0.parquet"

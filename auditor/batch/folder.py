@@ -25,7 +25,7 @@ from auditor.compare.across import summarise_sessions
 from auditor.compare.render.files import SummaryFile, render_summary
 from auditor.errors import OutputError
 from auditor.session.out_folder import is_session_folder
-from auditor.session.parquet_tables import SessionTable
+from auditor.session.table_files import SessionTable
 
 BATCH_FILE = "batch.json"
 SCHEMA = "vcaudit.batch/1"

@@ -1,6 +1,7 @@
 """One capture of a batch, as a worker runs it: `run_session(job, settings)` analyses the
-capture into its session folder (as `vcaudit analyze` does, Parquet tables included) and
-publishes the session's tables into the batch's dataset. It never raises: whatever goes wrong
+capture into its session folder (as `vcaudit analyze` does), adds the session's Parquet tables
+(made from its flows.jsonl a batch at a time, and its report) and publishes them into the
+batch's dataset. It never raises: whatever goes wrong
 is the capture's own failure, returned as a `SessionResult` with one line saying why, and
 then no session folder and no dataset partition is left for it.
 
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor import __version__
-from auditor.batch.dataset import publish_session
 from auditor.errors import ConfigError, InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class BatchSettings:
     rules: tuple[Path, ...] = ()  # extra catalog files (absolute paths on a cluster)
     lists: str | None = None  # --lists
     config: Path | None = None  # --config
+    geoip: tuple[Path, ...] = ()  # --geoip: the user's address databases
     app: str | None = None
     scan: ScanContext | None = None  # identities and SDK formats, built by the caller
     show_values: bool = False
@@ -71,7 +72,8 @@ class SessionResult:
         return self.error is None
 
 
-_CATALOGS: dict[tuple[tuple[Path, ...], str | None, Path | None], Catalog] = {}
+_CATALOGS: dict[tuple[tuple[Path, ...], str | None, Path | None, tuple[Path, ...]],
+                Catalog] = {}
 _CATALOG_LOCK = threading.Lock()
 
 
@@ -84,13 +86,18 @@ def run_session(job: SessionJob, settings: BatchSettings) -> SessionResult:
         if settings.version != __version__:
             raise UsageError(f"this worker runs vcaudit {__version__}, the batch was started "
                              f"with {settings.version}; install the same version everywhere")
+        # The analysis and pyarrow are imported here, in the worker, not by the batch's parent.
+        from auditor.batch.dataset import publish_session
         from auditor.compare.view import read_view
         from auditor.session.offline import analyze_files
+        from auditor.session.parquet_tables import logged_flow_rows, write_session_tables
 
         outcome = analyze_files(catalog_for(settings), [job.path], out=folder,
                                 app=settings.app, scan=settings.scan,
                                 show_values=settings.show_values)
         written = True
+        write_session_tables(folder, outcome.report,
+                             logged_flow_rows(folder, settings.show_values))
         document = outcome.report.document
         app = document["session"]["app"]
         publish_session(job.root, folder, app, job.name)
@@ -107,19 +114,25 @@ def run_session(job: SessionJob, settings: BatchSettings) -> SessionResult:
 
 
 def catalog_for(settings: BatchSettings) -> Catalog:
-    """The catalog with the batch's rules and lists, loaded once per process; raises
+    """The catalog with the batch's rules, lists and address databases, loaded once per
+    process (as `load_for_command` loads it for one command); raises
     UnknownAppError for an --app it does not know."""
     from auditor.classify.app_detection import choose_app
 
-    key = (settings.rules, settings.lists, settings.config)
+    key = (settings.rules, settings.lists, settings.config, settings.geoip)
     with _CATALOG_LOCK:
         if key not in _CATALOGS:
             from auditor.classify.catalog import load_catalog
             from auditor.classify.list_attach import attach_lists
             from auditor.lists.config import load_config
 
-            _CATALOGS[key] = attach_lists(load_catalog(settings.rules),
-                                          load_config(settings.config), settings.lists)
+            loaded = attach_lists(load_catalog(settings.rules), load_config(settings.config),
+                                  settings.lists)
+            if settings.geoip:
+                from auditor.classify.address_owner import use_address_databases
+
+                use_address_databases(loaded, settings.geoip)
+            _CATALOGS[key] = loaded
         catalog = _CATALOGS[key]
     if settings.app:
         choose_app(catalog, [], settings.app)  # an unknown name is refused here

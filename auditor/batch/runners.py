@@ -2,9 +2,10 @@
 runner yields one `SessionResult` per job as the jobs finish (in any order), so the caller can
 show progress and failures as they come.
 
-Local processes come from a forkserver (never a fork of this process, which has native
-threads once pandas is loaded); each imports the analysis and loads the catalog once, then
-takes capture after capture; at most `workers` captures are in flight at a time. If a
+Local worker processes are forks of this process when that is safe (Linux, one thread: they
+start at once, with the analysis imported and the catalog loaded), else come from a
+forkserver and import and load them once each; each takes capture after capture, and at
+most `workers` captures are in flight at a time. If a
 worker process dies (killed, out of memory), the captures it may have held are run again one
 at a time in a fresh process, so the one that kills its worker is the one reported, and the
 rest of the batch goes on.
@@ -18,6 +19,9 @@ worker died (Dask's own `allowed-failures`).
 from __future__ import annotations
 
 import multiprocessing
+import os
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -58,10 +62,7 @@ def _pool(jobs: list[SessionJob], settings: BatchSettings, workers: int, run: Ru
     `suspects`, and the rest go on in a fresh pool."""
     waiting = list(reversed(jobs))
     while waiting:
-        # Workers fork from a small server process that has imported nothing heavy (pandas and
-        # pyarrow start native threads, and forking a process with threads can deadlock),
-        # then import the analysis themselves, in parallel.
-        context = multiprocessing.get_context("forkserver")
+        context = multiprocessing.get_context(start_method())
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             running: dict[Future[SessionResult], SessionJob] = {}
             broken = False
@@ -100,6 +101,29 @@ def connect(address: str) -> Any:
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot connect to the Dask scheduler at {address}: "
                          f"{' '.join(str(exc).split())[:200]}") from exc
+
+
+def start_method() -> str:
+    """How worker processes start: on Linux, forked from this process while it has one
+    thread (they then start at once, with the analysis imported and the catalog loaded);
+    otherwise from a forkserver that imports nothing heavy, since forking a process that has
+    other threads (pyarrow and numpy start native ones) can deadlock the child."""
+    if sys.platform.startswith("linux") and _threads() == 1:
+        import auditor.batch.dataset
+        import auditor.compare.view
+        import auditor.session.offline  # noqa: F401 - imported once, here, for every worker
+
+        if _threads() == 1:
+            return "fork"
+    return "forkserver"
+
+
+def _threads() -> int:
+    """This process's threads as the kernel counts them (native ones too)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count() + 1  # unknown: assume more than one
 
 
 def run_on_cluster(jobs: list[SessionJob], settings: BatchSettings,

@@ -21,14 +21,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.errors import EXIT_BATCH_FAILED, errors_as_exit_codes
-from auditor.cli.lists import chosen_lists, lists_options
-from auditor.cli.options import (
-    app_option,
-    force_option,
-    rules_option,
-    scan_options,
-    show_values_option,
-)
+from auditor.cli.lists import chosen_address_databases, chosen_lists, lists_options
+from auditor.cli.options import app_option, rules_option, scan_options, show_values_option
 
 if TYPE_CHECKING:
     from auditor.batch.inputs import FoundInputs
@@ -55,7 +49,10 @@ def _cores() -> int:
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT) "
                    "instead; DIR and the inputs must be on a path every worker shares.")
-@force_option
+@click.option("--force", is_flag=True,
+              help="Replace the batch in an existing DIR: what an earlier batch wrote there is "
+                   "removed first, other files are kept; a folder that holds no batch is never "
+                   "overwritten.")
 @app_option
 @rules_option
 @lists_options
@@ -116,11 +113,13 @@ def _settings(app: str | None, rules: tuple[Path, ...], identities: tuple[str, .
         own += load_identity_file(identity_file)
     scan = ScanContext.build(own, load_sdks(sdk_fields))
     lists, config = chosen_lists()
+    geoip = chosen_address_databases()
     if absolute:
         rules = tuple(path.absolute() for path in rules)
         config = config.absolute() if config is not None else None
-    return BatchSettings(rules=tuple(rules), lists=lists, config=config, app=app, scan=scan,
-                         show_values=show_values)
+        geoip = tuple(path.absolute() for path in geoip)
+    return BatchSettings(rules=tuple(rules), lists=lists, config=config, geoip=geoip, app=app,
+                         scan=scan, show_values=show_values)
 
 
 def _run(found: FoundInputs, out: Path, settings: BatchSettings, jobs: int,

@@ -4,51 +4,47 @@ The same rows and columns as flows.csv and endpoints.csv (and as report.json's f
 have no CSV file), redacted the same way, but typed: whole numbers as int64, times as UTC
 timestamps (microseconds), flags as booleans, lists as Parquet lists and a flow's `media` block
 as a struct. Unknown is null. The flows schema derives from the `Flow` and `Media` dataclasses,
-so a field added there is a column here; endpoints and findings name their columns below, and
-a column the report gains that is not named here is still written (its type inferred) rather
-than lost. Every file of every session has the same schema, empty tables included, so the
-sessions of a batch read as one dataset (DuckDB, pandas, Spark, Dask).
+so a field added there is a column here; endpoints and findings name their columns' types
+below, and a column the report gains that is not named here is still written (its type
+inferred) rather than lost. Every file of every session has the same schema, empty tables
+included, so the sessions of a batch read as one dataset (DuckDB, pandas, Spark, Dask).
 
-Files are written to a temporary name and moved into place, so a reader never sees half a file.
+Flows are written in batches as they are read (from flows.jsonl, or the report's rows), so
+memory does not grow with the session; pandas is not needed. Files are written to a temporary
+name and moved into place, so a reader never sees half a file. `vcaudit batch` writes them
+into each session folder; `vcaudit report` keeps them current where they exist.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import types
 import typing
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from auditor.errors import InputError
 from auditor.records import CLASSIFICATION_COLUMNS, Flow
 from auditor.report.build import BuiltReport
-from auditor.session.folder import SessionFolderError
+from auditor.report.flow_rows import shared_row
+from auditor.session.folder import FLOW_LOG, SessionFolderError
+from auditor.session.table_files import SessionTable
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
 TIME_COLUMNS = frozenset({"ts_start", "ts_end", "first_seen", "last_seen"})
 COMPRESSION = "zstd"
-
-
-class SessionTable(StrEnum):
-    """The Parquet files of a session folder; the value is the file name."""
-
-    FLOWS = "flows.parquet"
-    ENDPOINTS = "endpoints.parquet"
-    FINDINGS = "findings.parquet"
-
-    @property
-    def table(self) -> str:
-        """The table's name in a dataset: flows, endpoints, findings."""
-        return self.value.removesuffix(".parquet")
+BATCH_ROWS = 8192  # flows converted and written at a time
 
 
 def arrow_type(hint: Any) -> pa.DataType:
@@ -104,63 +100,79 @@ SCHEMAS = {SessionTable.FLOWS: FLOWS_SCHEMA, SessionTable.ENDPOINTS: ENDPOINTS_S
            SessionTable.FINDINGS: FINDINGS_SCHEMA}
 
 
-def session_tables(report: BuiltReport) -> dict[SessionTable, pa.Table]:
-    """The three tables of a report as Arrow tables."""
-    findings = pd.DataFrame(report.document.get("findings", []),
-                            columns=FINDINGS_SCHEMA.names)
-    return {
-        SessionTable.FLOWS: frame_table(report.flows, FLOWS_SCHEMA),
-        SessionTable.ENDPOINTS: frame_table(report.endpoints, ENDPOINTS_SCHEMA),
-        SessionTable.FINDINGS: frame_table(findings, FINDINGS_SCHEMA),
-    }
-
-
-def frame_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """A report table as an Arrow table of `schema`: its columns in the frame's order, times
-    (epoch seconds) as timestamps; a column the schema does not name keeps an inferred type."""
-    columns = []
-    fields = []
-    for name in frame.columns:
-        values = frame[name]
-        known = schema.field(name) if name in schema.names else None
-        if known is None:
-            array = pa.array(values.astype(object).where(values.notna(), None).tolist(),
-                             from_pandas=True)
-        elif known.type == TIMESTAMP:
-            array = _timestamps(values)
-        else:
-            array = pa.array(values, type=known.type, from_pandas=True)
-        columns.append(array)
-        fields.append(pa.field(name, array.type))
-    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
-
-
-def _timestamps(seconds: pd.Series) -> pa.Array:
-    """Epoch seconds (floats) as UTC timestamps, rounded to the microsecond."""
-    floats = pa.array(seconds, type=pa.float64(), from_pandas=True)
-    micros = pc.round(pc.multiply(floats, 1_000_000))
-    return pc.cast(pc.cast(micros, pa.int64()), TIMESTAMP)
-
-
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write one table as a Parquet file, replacing `path` atomically; raises
-    SessionFolderError (nothing half-written is left)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        pq.write_table(table, temporary, compression=COMPRESSION)
-        os.replace(temporary, path)
-    except (OSError, pa.ArrowException) as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
-
-
-def write_session_tables(folder: Path, report: BuiltReport) -> list[Path]:
-    """Write flows.parquet, endpoints.parquet and findings.parquet into a session folder;
-    return their paths."""
+def write_session_tables(folder: Path, report: BuiltReport,
+                         flow_rows: Iterable[dict[str, Any]] | None = None) -> list[Path]:
+    """Write the three tables into a session folder; return their paths. `flow_rows`:
+    flows.csv's rows (default: the report's own, `report.flow_rows()`). Raises
+    SessionFolderError."""
+    rows = report.flow_rows() if flow_rows is None else flow_rows
+    findings = report.document.get("findings", [])
+    tables = ((SessionTable.FLOWS, FLOWS_SCHEMA, rows),
+              (SessionTable.ENDPOINTS, table_schema(ENDPOINTS_SCHEMA, report.endpoint_rows),
+               report.endpoint_rows),
+              (SessionTable.FINDINGS, table_schema(FINDINGS_SCHEMA, findings), findings))
     written = []
-    for kind, table in session_tables(report).items():
+    for kind, schema, table_rows in tables:
         path = folder / kind.value
-        write_table(table, path)
+        write_rows(path, schema, table_rows)
         written.append(path)
     return written
+
+
+def logged_flow_rows(folder: Path, show_values: bool) -> Iterator[dict[str, Any]]:
+    """flows.csv's rows made again from a session folder's flows.jsonl, one line at a time
+    (each line is the flow's flows.jsonl form; the CSV row redacts it the same way)."""
+    path = folder / FLOW_LOG
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield shared_row(json.loads(line), show_values)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+
+
+def table_schema(known: pa.Schema, rows: list[dict[str, Any]]) -> pa.Schema:
+    """The schema of a table's rows: the known columns' types, in the rows' order, and an
+    inferred type for a column the known schema does not name."""
+    names = list(dict.fromkeys(key for row in rows[:1] for key in row)) or known.names
+    fields = []
+    for name in names:
+        if name in known.names:
+            fields.append(known.field(name))
+        else:
+            fields.append(pa.field(name, pa.array([row.get(name) for row in rows]).type))
+    return pa.schema(fields)
+
+
+def write_rows(path: Path, schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> None:
+    """Write rows (dicts; times as epoch seconds) as a Parquet file of `schema`, a batch at
+    a time, replacing `path` atomically; raises SessionFolderError (nothing half-written is
+    left)."""
+    reading = pa.schema([pa.field(f.name, pa.float64()) if f.type == TIMESTAMP else f
+                         for f in schema])
+    temporary = path.with_name(f".{path.name}.tmp")
+    iterator = iter(rows)
+    try:
+        with pq.ParquetWriter(temporary, schema, compression=COMPRESSION) as writer:
+            while chunk := list(islice(iterator, BATCH_ROWS)):
+                writer.write_batch(_batch(chunk, schema, reading))
+        os.replace(temporary, path)
+    except (OSError, pa.ArrowException) as exc:
+        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def _batch(rows: list[dict[str, Any]], schema: pa.Schema, reading: pa.Schema) -> pa.RecordBatch:
+    read = pa.RecordBatch.from_pylist(rows, schema=reading)
+    columns = [_timestamps(read.column(i)) if field.type == TIMESTAMP else read.column(i)
+               for i, field in enumerate(schema)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _timestamps(seconds: pa.Array) -> pa.Array:
+    """Epoch seconds as UTC timestamps, rounded to the microsecond."""
+    micros = pc.round(pc.multiply(seconds, 1_000_000))
+    return pc.cast(pc.cast(micros, pa.int64()), TIMESTAMP)
