@@ -246,10 +246,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
             record_start = base + pos  # where the next block starts, to spot a cut-off one
             handle.seek(record_start)
             try:
-                head = handle.read(12)
-                handle.seek(record_start)
-                _check_block_length(head, reader.endian, status.file_size - record_start)
-                data, meta = reader._read_packet(size=MAX_FRAME)
+                data, meta = _read_pcapng_packet(reader, status.file_size)
             except EOFError:
                 cut = _pcapng_cut(path, record_start, status.file_size, reader.endian)
                 if cut is not None:
@@ -363,6 +360,23 @@ def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[
         block_start[0] = _position(reader.f)
         try:
             _check_block_length(reader.f.peek(12)[:12], reader.endian, MAX_BLOCK)
+            packet = reader._read_block(size=MAX_FRAME)
+        except (OSError, OverflowError, zlib.error) as exc:
+            raise EOFError(str(exc)) from exc
+        if packet is not None:
+            return packet  # type: ignore[no-any-return]
+
+
+def _read_pcapng_packet(reader: Any, file_size: int) -> tuple[bytes, Any]:
+    """RawPcapNgReader._read_packet (blocks up to the next packet), each block's claimed
+    length checked against the rest of the file before scapy reads that much at once."""
+    handle = reader.f
+    while True:
+        start = handle.tell()
+        head = handle.read(12)
+        handle.seek(start)
+        _check_block_length(head, reader.endian, file_size - start)
+        try:
             packet = reader._read_block(size=MAX_FRAME)
         except (OSError, OverflowError, zlib.error) as exc:
             raise EOFError(str(exc)) from exc
