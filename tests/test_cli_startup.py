@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from .conftest import SAMPLES
 
 HEAVY = ("pandas", "scapy", "mitmproxy", "numpy")
 
@@ -35,9 +38,10 @@ def test_light_commands_do_not_import_heavy_libraries(args: list[str]) -> None:
     assert not loaded & set(HEAVY), f"vcaudit {' '.join(args)} imported {loaded & set(HEAVY)}"
 
 
-def test_the_probe_sees_heavy_imports() -> None:
-    """The check above can fail: a command that audits does import pandas."""
-    probe = PROBE.format(args=["report", "/nonexistent"])
+def test_the_probe_sees_heavy_imports(tmp_path: Path) -> None:
+    """The check above can fail: a command that reads a capture does import scapy."""
+    capture = SAMPLES / "teams-linux-any.pcap"
+    probe = PROBE.format(args=["analyze", str(capture), "--out", str(tmp_path / "s"), "-q"])
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=60, check=True)
-    assert "pandas" in json.loads(result.stdout.splitlines()[-1])
+                            timeout=120, check=True)
+    assert "scapy" in json.loads(result.stdout.splitlines()[-1])

@@ -24,6 +24,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+# The fuzzer's own modules sit beside this script; `python -P` (as the suite runs it) does not
+# put the script's folder on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from capture_mutations import gzipped, mutate_capture
 from case_runner import Outcome, Pipeline, run_case
 from crash_store import store
