@@ -388,10 +388,12 @@ def test_non_ip_frames_are_passed_through(tmp_path: Path) -> None:
 def test_progress_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pcap_source, "PROGRESS_EVERY", 2)
     path = write_pcap(tmp_path / "a.pcap", PACKETS)
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[int, int, int]] = []
     status = ReadStatus(path=str(path))
-    for _ in read_frames(path, status, lambda done, total: calls.append((done, total))):
+    for _ in read_frames(path, status,
+                         lambda done, total, packets: calls.append((done, total, packets))):
         pass
     size = path.stat().st_size
-    assert len(calls) == 2 and all(total == size for _, total in calls)
+    assert len(calls) == 2 and all(total == size for _, total, _ in calls)
     assert 0 < calls[0][0] < calls[1][0] <= size
+    assert [packets for _, _, packets in calls] == [2, 4]

@@ -36,6 +36,8 @@ READ_WINDOW = 4 << 20  # larger ones a window at a time
 WRITE_BUFFER = 1 << 20
 
 Record = tuple[Any, ...]
+SpillIndex = tuple["array[int]", "array[int]", int, int]
+StoreIndex = tuple[SpillIndex, "array[float]", "array[int]"]
 
 
 class RecordSpill:
@@ -95,6 +97,19 @@ class RecordSpill:
                 first = begin
                 data = os.pread(fileno, max(READ_WINDOW, end - begin), begin)
             yield key, loads(data[begin - first:end - first])
+
+    def flush(self) -> None:
+        """Write what is buffered to the file."""
+        self._file.flush()
+
+    def index(self) -> SpillIndex:
+        """Where each record is in the file: what another process that wrote the same file
+        hands over (`adopt`)."""
+        return self._starts, self._sizes, self._size, self._count
+
+    def adopt(self, index: SpillIndex) -> None:
+        """Take over the records another process wrote into this spill's file."""
+        self._starts, self._sizes, self._size, self._count = index
 
     def close(self) -> None:
         """Delete the file now rather than when the spill is collected."""
@@ -199,6 +214,19 @@ class FlowStore(Sequence[Flow]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def flush(self) -> None:
+        """Write what is buffered to the file."""
+        self._spill.flush()
+
+    def handover(self) -> StoreIndex:
+        """What another process needs to read the flows this one wrote (`adopt`)."""
+        return self._spill.index(), self.starts, self.numbers
+
+    def adopt(self, index: StoreIndex) -> None:
+        """Take over the flows another process wrote into this store's file."""
+        spill, self.starts, self.numbers = index
+        self._spill.adopt(spill)
 
     def close(self) -> None:
         """Delete the file behind the store."""

@@ -15,17 +15,22 @@ each way. A later packet of the same 5-tuple starts a new flow, and so does a SY
 initial sequence number. Idle time is measured on the capture's clock (the latest packet time
 seen so far), so a packet stamped out of order cannot end its flow by its own time, and
 expiry gives the same flows whichever packet happens to trigger it. The table holds at most
-`MAX_ACTIVE_FLOWS` flows: beyond that (a scan or a flood), the least recently active ones end
-early, each counted as a `flow-table-full` anomaly.
+`MAX_ACTIVE_FLOWS` (65,536) flows: beyond that (a scan or a flood), the least recently active
+ones end early, each counted as a `flow-table-full` anomaly.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import struct
 from collections import OrderedDict
 from collections.abc import Callable
 
 from auditor.capture.headers import (
+    ETHERTYPE_IPV4,
+    LINKTYPE_ETHERNET,
+    PORT_GTP_U,
+    PORT_VXLAN,
     PROTO_ICMP,
     PROTO_ICMPV6,
     PROTO_TCP,
@@ -35,6 +40,7 @@ from auditor.capture.headers import (
     TCP_RST,
     TCP_SYN,
     Packet,
+    decode_frame,
 )
 from auditor.capture.inspector import FlowInspector
 from auditor.capture.orientation import client_direction
@@ -46,7 +52,7 @@ MAX_FRAGMENTED_DATAGRAM = 65535
 IDLE_TIMEOUTS = {PROTO_TCP: 300.0, PROTO_UDP: 120.0}  # seconds without a packet; others:
 OTHER_IDLE_TIMEOUT = 60.0  # ICMP and other IP protocols
 CLOSED_TCP_LINGER = 5.0  # after an RST, or a FIN from each side
-MAX_ACTIVE_FLOWS = 1 << 17
+MAX_ACTIVE_FLOWS = 1 << 16
 SCAN_EVERY = 5.0  # seconds of capture time between looks for idle flows
 
 _TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST
@@ -54,7 +60,11 @@ _TCP_CONTROL = TCP_SYN | TCP_FIN | TCP_RST
 AnomalySink = Callable[[str, str], None]
 FinishedSink = Callable[["FlowState"], None]
 DnsMessageSink = Callable[["FlowState", float, DnsMessage], None]
-FlowKey = tuple[bytes, int, bytes, int, int]
+FlowKey = bytes  # source address, destination address, source and destination port
+_PORTS = struct.Struct("!HH")
+# An Ethernet frame's type, then IPv4's version/IHL, total length, flags and fragment offset,
+# protocol, and the transport's ports (with a 20-byte IPv4 header).
+_FAST_FRAME = struct.Struct("!12xHBxHxxHxB8xHH")
 
 
 class FlowState:
@@ -72,6 +82,7 @@ class FlowState:
         "idle",
         "index",
         "inspector",
+        "keys",
         "payload_info",
         "proto",
         "seen",
@@ -99,6 +110,7 @@ class FlowState:
         self.closed = False
         self.fins = 0  # bit 0: direction 0 sent a FIN, bit 1: direction 1 did
         self.ended = False
+        self.keys: tuple[bytes, ...] = ()  # its keys in the flow table, each way
         # `inspector` is set while payloads are still wanted; `payload_info` keeps its results.
         self.inspector: FlowInspector | None = None
         self.payload_info: FlowInspector | None = None
@@ -114,14 +126,18 @@ class FlowState:
 
 
 class FlowTable:
-    """The active flows of one capture, keyed both ways on the (inner) 5-tuple. Each flow
-    leaves through `finished` once it is over (or at `finish_all`, the end of the capture),
-    numbered by `index` in the order of its first packet; every DNS response with answers
-    goes to `dns_message` as it is read."""
+    """The active flows of one capture, keyed both ways on the (inner) 5-tuple: per IP
+    protocol, by source address, destination address and the two ports (two bytes each,
+    zero without ports), as one bytes object. Each flow leaves through `finished` once it is
+    over (or at `finish_all`, the end of the capture), numbered by `index` in the order of its
+    first packet; every DNS response with answers goes to `dns_message` as it is read."""
 
     def __init__(self, anomaly: AnomalySink, finished: FinishedSink,
                  dns_message: DnsMessageSink) -> None:
-        self._active: dict[FlowKey, tuple[FlowState, int]] = {}
+        self._tcp: dict[FlowKey, tuple[FlowState, int]] = {}
+        self._udp: dict[FlowKey, tuple[FlowState, int]] = {}
+        self._tables = {PROTO_TCP: self._tcp, PROTO_UDP: self._udp}
+        self._open_flows = 0
         self._fragments: OrderedDict[tuple[bytes, bytes, int, int], _PendingDatagram] = (
             OrderedDict()
         )
@@ -140,12 +156,62 @@ class FlowTable:
         """How many flows (and other IP conversations) were opened so far."""
         return self._next_index
 
-    def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
-        """Account one decoded packet.
+    def add_frame(self, ts: float, wirelen: int, linktype: int, frame: bytes) -> None:
+        """Account one captured frame. Raises PacketError or NonIpFrameError as
+        headers.decode_frame does.
 
-        This runs for every packet: one unpacking of the header fields, one dict lookup and
-        the counter updates; the payload is sliced only while the flow's inspector wants it.
-        """
+        Nearly every packet is an Ethernet frame holding IPv4 without options (not a
+        fragment) and TCP or UDP, in a flow already open whose payloads are no longer wanted:
+        such a packet is counted here, from one unpacking of its headers and the key cut
+        from the frame as it is (addresses and ports side by side at bytes 26 to 38), with no
+        Packet made. Any other packet (a new flow, a TCP SYN, FIN or RST, a payload the
+        flow's inspector wants, an idle flow, a tunnel port, a short header) takes the general
+        way, headers.decode_frame then `add`, with the same result."""
+        if linktype == LINKTYPE_ETHERNET and len(frame) >= 42:
+            ethertype, version_ihl, total, flags_offset, proto, sport, dport = (
+                _FAST_FRAME.unpack_from(frame))
+            if ethertype == ETHERTYPE_IPV4 and version_ihl == 0x45 \
+                    and not flags_offset & 0x3FFF and proto in (PROTO_UDP, PROTO_TCP):
+                size = len(frame)
+                end = 14 + total if total else size
+                if end > size:
+                    end = size
+                if proto == PROTO_UDP:
+                    plain = end >= 42 and sport != PORT_GTP_U and dport != PORT_GTP_U \
+                        and dport != PORT_VXLAN
+                else:
+                    plain = end >= 54 and frame[46] >= 0x50
+                if plain:  # decode_frame would take this packet's headers as they are
+                    clock = self._clock
+                    if ts > clock:
+                        self._clock = clock = ts
+                        if clock >= self._next_scan:
+                            self._scan()
+                    if proto == PROTO_UDP:
+                        entry = self._udp.get(frame[26:38])
+                    else:
+                        entry = self._tcp.get(frame[26:38])
+                        if frame[47] & _TCP_CONTROL:
+                            entry = None
+                    if entry is not None:
+                        state, direction = entry
+                        if state.inspector is None and clock - state.seen <= state.idle:
+                            counts = state.counts
+                            if direction:
+                                counts[2] += 1
+                                counts[3] += wirelen
+                            else:
+                                counts[0] += 1
+                                counts[1] += wirelen
+                            state.ts_last = ts
+                            state.seen = clock
+                            return
+        self.add(ts, wirelen, decode_frame(linktype, frame), frame)
+
+    def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
+        """Account one decoded packet: one unpacking of the header fields, one dict lookup
+        and the counter updates; the payload is sliced only while the flow's inspector wants
+        it."""
         (proto, src, dst, sport, dport, payload_start, payload_end, tcp_flags, _seq, _vlans,
          _tunnel, fragment, ports_known) = pkt
         clock = self._clock
@@ -156,15 +222,18 @@ class FlowTable:
         if not ports_known:
             self._add_fragment(ts, wirelen, pkt, frame)
             return
-        key = (src, sport, dst, dport, proto)
-        entry = self._active.get(key)
+        table = self._tables.get(proto)
+        if table is None:
+            table = self._tables[proto] = {}
+        key = src + dst + _PORTS.pack(sport, dport)
+        entry = table.get(key)
         if entry is None or clock - entry[0].seen > entry[0].idle:
             if entry is not None:
-                self._finish(key, entry[0])
-            entry = self._open(key, pkt, ts)
+                self._finish(entry[0])
+            entry = self._open(table, key, pkt, ts)
         state, direction = entry
         if tcp_flags & _TCP_CONTROL and proto == PROTO_TCP:
-            state, direction = self._tcp_control(key, state, direction, pkt, ts)
+            state, direction = self._tcp_control(table, key, state, direction, pkt, ts)
         counts = state.counts
         if direction:
             counts[2] += 1
@@ -185,15 +254,22 @@ class FlowTable:
         """At the end of the capture: count what never completed, and finish every flow
         still open, in the order of their first packets."""
         self.finish_fragments()
-        states = sorted((state for state, direction in self._active.values() if not direction),
-                        key=lambda state: state.index)
-        self._active.clear()
+        states = sorted(self._states(), key=lambda state: state.index)
+        for table in self._tables.values():
+            table.clear()
+        self._open_flows = 0
         for state in states:
             self._end(state)
 
+    def _states(self) -> list[FlowState]:
+        """Every open flow (once, not once per direction)."""
+        return [state for table in self._tables.values()
+                for state, direction in table.values() if not direction]
+
     # --- flow life cycle --------------------------------------------------------------------
 
-    def _open(self, key: FlowKey, pkt: Packet, ts: float) -> tuple[FlowState, int]:
+    def _open(self, table: dict[FlowKey, tuple[FlowState, int]], key: FlowKey, pkt: Packet,
+              ts: float) -> tuple[FlowState, int]:
         state = FlowState(self._next_index, pkt, ts, self._clock)
         self._next_index += 1
         if pkt.proto in (PROTO_TCP, PROTO_UDP):
@@ -201,24 +277,27 @@ class FlowTable:
                 pkt.sport, pkt.dport, self._anomaly, self._dns_sink
             )
         forward = (state, 0)
-        active = self._active
-        active[key] = forward
-        active[(pkt.dst, pkt.dport, pkt.src, pkt.sport, pkt.proto)] = (state, 1)
+        reverse = pkt.dst + pkt.src + _PORTS.pack(pkt.dport, pkt.sport)
+        state.keys = (key, reverse)
+        table[key] = forward
+        table[reverse] = (state, 1)
+        self._open_flows += 1
         self._opened_before_scan -= 1
-        if len(active) > 2 * MAX_ACTIVE_FLOWS:
+        if self._open_flows > MAX_ACTIVE_FLOWS:
             self._make_room()
         return forward
 
-    def _tcp_control(self, key: FlowKey, state: FlowState,
-                     direction: int, pkt: Packet, ts: float) -> tuple[FlowState, int]:
+    def _tcp_control(self, table: dict[FlowKey, tuple[FlowState, int]], key: FlowKey,
+                     state: FlowState, direction: int, pkt: Packet,
+                     ts: float) -> tuple[FlowState, int]:
         flags = pkt.tcp_flags
         if flags & TCP_SYN and not flags & TCP_ACK:
             if (state.syn_seq is not None and state.syn_seq != pkt.tcp_seq) or (
                 state.closed and state.syn_seq is None
             ):
                 # A new connection reusing the 5-tuple: close the old flow.
-                self._finish(key, state)
-                state, direction = self._open(key, pkt, ts)
+                self._finish(state)
+                state, direction = self._open(table, key, pkt, ts)
             if state.syn_dir is None:
                 state.syn_dir, state.syn_seq = direction, pkt.tcp_seq
             if state.inspector is not None:
@@ -236,10 +315,11 @@ class FlowTable:
                 state.idle = CLOSED_TCP_LINGER
         return state, direction
 
-    def _finish(self, key: FlowKey, state: FlowState) -> None:
-        reverse = (key[2], key[3], key[0], key[1], key[4])
-        self._active.pop(key, None)
-        self._active.pop(reverse, None)
+    def _finish(self, state: FlowState) -> None:
+        table = self._tables[state.proto]
+        for key in state.keys:
+            table.pop(key, None)
+        self._open_flows -= 1
         self._end(state)
 
     def _end(self, state: FlowState) -> None:
@@ -249,27 +329,24 @@ class FlowTable:
 
     def _scan(self) -> None:
         """Finish every flow idle past its timeout. The next look comes SCAN_EVERY seconds
-        of capture time later, and no sooner than a quarter of the table's size in new
+        of capture time later, and no sooner than a quarter of the open flows' number of new
         flows, so looking costs a bounded share of the time whatever the table's size."""
         clock = self._clock
         self._next_scan = clock + SCAN_EVERY
         if self._opened_before_scan > 0:
             return
-        self._opened_before_scan = len(self._active) // 8
-        over = [(key, state) for key, (state, direction) in self._active.items()
-                if not direction and clock - state.seen > state.idle]
-        for key, state in over:
-            self._finish(key, state)
+        self._opened_before_scan = self._open_flows // 4
+        for state in self._states():
+            if clock - state.seen > state.idle:
+                self._finish(state)
 
     def _make_room(self) -> None:
         """More than MAX_ACTIVE_FLOWS at once: the least recently active quarter ends now."""
-        forward = [(state.seen, state.index, key, state)
-                   for key, (state, direction) in self._active.items() if not direction]
-        forward.sort(key=lambda item: (item[0], item[1]))
-        for _seen, _index, key, state in forward[: len(forward) // 4]:
+        states = sorted(self._states(), key=lambda state: (state.seen, state.index))
+        for state in states[: len(states) // 4]:
             self._anomaly("flow-table-full", f"more than {MAX_ACTIVE_FLOWS:,} flows at once: "
                           "the least recently active ended early")
-            self._finish(key, state)
+            self._finish(state)
 
     # --- payloads ----------------------------------------------------------------------------
 

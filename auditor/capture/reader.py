@@ -13,6 +13,7 @@ cut and the cut is reported in `ReadStatus`.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import struct
@@ -42,7 +43,9 @@ MAX_FRAME = 262144
 MAX_BLOCK = 1 << 24
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z, the last second a report can print
 _RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
-ProgressCallback = Callable[[int, int], None]
+# Progress through a file: (bytes read, file size, packets read); compressed files count
+# their compressed bytes.
+ProgressCallback = Callable[[int, int, int], None]
 Frame = tuple[float, int, bytes, int]  # timestamp, link type, frame bytes, wire length
 FrameStream = Generator[Frame, None, None]
 
@@ -131,7 +134,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                         next_report += report_every
                         assert progress is not None
                         progress(stream.compressed_position() if stream else base + pos,
-                                 status.file_size)
+                                 status.file_size, count)
                     continue
                 wanted = 16 + caplen if caplen <= mtu else 0
             else:
@@ -168,7 +171,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                 next_report += report_every
                 assert progress is not None
                 progress(stream.compressed_position() if stream else base + pos,
-                         status.file_size)
+                         status.file_size, count)
     finally:
         status.packets = count
         status.snaplen_cut += cut
@@ -231,7 +234,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                             if count == next_report:
                                 next_report += report_every
                                 assert progress is not None
-                                progress(base + pos, status.file_size)
+                                progress(base + pos, status.file_size, count)
                             continue
                         wanted = 0  # inconsistent: let scapy judge it
                     else:
@@ -266,7 +269,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
             if count == next_report:
                 next_report += report_every
                 assert progress is not None
-                progress(base + pos, status.file_size)
+                progress(base + pos, status.file_size, count)
     finally:
         status.packets = count
         status.bytes_read = base + pos
@@ -344,7 +347,7 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
                     status.snaplen_cut += 1
                 yield meta.sec + meta.usec / divisor, linktype, data, meta.wirelen
             if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(_position(raw), status.file_size)
+                progress(_position(raw), status.file_size, count)
     finally:
         status.packets = count
         status.bytes_read = _position(raw)
@@ -446,12 +449,33 @@ def _read_more(read: Callable[[int], bytes], size: int) -> bytes:
 
 
 def _open(path: Path) -> Any:
+    _check_section_header(path)
     try:
         return RawPcapReader(str(path))
     except Scapy_Exception as exc:
         raise InputError(f"{path}: not a pcap or pcapng capture ({exc})") from exc
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a capture ({exc})") from exc
+
+
+def _check_section_header(path: Path) -> None:
+    """Refuse a pcapng file whose first block claims more than the file holds (scapy reads a
+    section header's claimed length at once when it opens the file)."""
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            handle: Any = gzip.GzipFile(fileobj=raw) if compressed else raw
+            head = handle.read(12)
+    except (OSError, EOFError, zlib.error):
+        return  # scapy's reader says what is wrong
+    if len(head) < 12 or head[:4] != b"\x0a\x0d\x0d\x0a":
+        return
+    endian = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    (length,) = struct.unpack(endian + "I", head[4:8])
+    if length > (MAX_BLOCK if compressed else os.path.getsize(path)):
+        raise InputError(f"{path}: not a readable pcapng capture (its section header claims "
+                         f"{length:,} bytes)")
 
 
 def _pcapng_cut(path: Path, offset: int, size: int, endian: str) -> int | None:

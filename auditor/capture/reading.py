@@ -1,37 +1,32 @@
 """From a pcap or pcapng file to named `Flow` records, DNS answers and a count of what was
 skipped. This is the offline source: frames are decoded and tracked in one pass; each flow is
 written to disk as its facts (flow_facts) when it ends, so memory follows the flows open at
-once, not the capture's size; names from the capture's own DNS are applied at the end, when
-every answer is known, and the named flows are kept on disk too (flow_spill.FlowStore).
+once, not the capture's size. Names from the capture's own DNS are applied at the end, when
+every answer is known, and the named flows are kept on disk too (flow_spill.FlowStore),
+numbered in the order of their first packets. background_read runs all this in another
+process while the caller prepares what comes next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.capture.flow_facts import CLIENT_STREAM, DNS_QUERIES, named_flow
-from auditor.capture.flow_facts import flow_facts as facts_of
+from auditor.capture.flow_facts import CLIENT_STREAM, DNS_QUERIES, flow_facts, named_flow
 from auditor.capture.flow_spill import FlowStore, RecordSpill
-from auditor.capture.flow_table import TRANSPORT_OF_PROTO, AnomalySink, FlowState, FlowTable
-from auditor.capture.headers import NonIpFrameError, PacketError, decode_frame
+from auditor.capture.flow_table import TRANSPORT_OF_PROTO, FlowState, FlowTable
+from auditor.capture.headers import NonIpFrameError, PacketError
 from auditor.capture.reader import ProgressCallback, ReadStatus, read_frames
 from auditor.names.dns_index import DnsIndex, answers_from_message
 from auditor.personal_data.request_fields import RequestData
 from auditor.personal_data.scan import ScanContext, scan_names, scan_request
 from auditor.protocols.dns import DnsMessage
 from auditor.protocols.http import HttpHeadError, requests_in_stream
-from auditor.records import (
-    Anomaly,
-    AnomalyLog,
-    DnsAnswer,
-    Finding,
-    Flow,
-    Transport,
-)
+from auditor.records import Anomaly, AnomalyLog, DnsAnswer, Finding, Flow, Transport
 
 LOCAL_RESOLUTION = frozenset({"mdns", "llmnr"})  # their answers name local addresses only
+AnomalyNote = Callable[[str, str], None]
 
 
 @dataclass(slots=True)
@@ -50,10 +45,11 @@ class CaptureReading:
 
 def read_capture(
     path: Path, flow_id_prefix: str = "F", progress: ProgressCallback | None = None,
-    scan: ScanContext | None = None,
+    scan: ScanContext | None = None, store: FlowStore | None = None,
 ) -> CaptureReading:
-    """Read one capture into flows, and scan what is readable in it (plaintext HTTP requests,
-    DNS query names) for personal data. Raises InputError if it is not a capture at all."""
+    """Read one capture into flows (into `store`, or a new FlowStore), and scan what is
+    readable in it (plaintext HTTP requests, DNS query names) for personal data. Raises
+    InputError if it is not a capture at all."""
     reading = CaptureReading(status=ReadStatus(path=str(path)))
     anomalies = reading.anomalies
     packet_number = 0
@@ -62,14 +58,14 @@ def read_capture(
         anomalies.add(Anomaly(kind, detail, packet=packet_number))
 
     ended = _EndedFlows(reading, flow_id_prefix)
-    table = FlowTable(note, ended.add, ended.dns_message)
-    add = table.add
-    non_ip = reading.non_ip
     try:
+        table = FlowTable(note, ended.add, ended.dns_message)
+        add = table.add_frame
+        non_ip = reading.non_ip
         for ts, linktype, data, wirelen in read_frames(path, reading.status, progress):
             packet_number += 1
             try:
-                add(ts, wirelen, decode_frame(linktype, data), data)
+                add(ts, wirelen, linktype, data)
             except NonIpFrameError as exc:
                 non_ip[exc.what] = non_ip.get(exc.what, 0) + 1
             except PacketError as exc:
@@ -77,7 +73,8 @@ def read_capture(
         if reading.status.truncated:
             anomalies.add(Anomaly("capture-truncated", reading.status.truncated))
         table.finish_all()
-        reading.flows = ended.named(scan or ScanContext.build([]), note)
+        reading.flows = ended.named(scan or ScanContext.build([]), note,
+                                    store if store is not None else FlowStore())
     finally:
         ended.close()
     return reading
@@ -106,7 +103,7 @@ class _EndedFlows:
             counted[0] = min(counted[0], state.index)
             counted[1] += state.counts[0] + state.counts[2]
             return
-        self._facts.put(state.index, facts_of(state, Transport(transport), self._ip_cache))
+        self._facts.put(state.index, flow_facts(state, Transport(transport), self._ip_cache))
 
     def dns_message(self, state: FlowState, ts: float, message: DnsMessage) -> None:
         """A DNS response with answers, read in `state`'s flow."""
@@ -115,7 +112,7 @@ class _EndedFlows:
         if state.payload_info is not None and state.payload_info.app_proto in LOCAL_RESOLUTION:
             self._local_resolution.add(flow_id)
 
-    def named(self, scan: ScanContext, note: AnomalySink) -> FlowStore:
+    def named(self, scan: ScanContext, note: AnomalyNote, store: FlowStore) -> FlowStore:
         """Every flow named from the capture's DNS, in the order of first packets, with what
         their clear payloads reveal scanned for personal data."""
         reading = self._reading
@@ -123,7 +120,6 @@ class _EndedFlows:
             reading.other_ip[proto] = packets
         dns_index = DnsIndex(reading.dns_answers, self._local_resolution)
         names_cache: dict[str, tuple[str, ...]] = {}
-        store = FlowStore()
         for index, facts in self._facts.in_key_order():
             flow = named_flow(facts, self.flow_id(index), dns_index, names_cache)
             store.append(flow, index + 1)
@@ -139,7 +135,7 @@ class _EndedFlows:
 
 def _scan_payloads(reading: CaptureReading, flow: Flow, stream: bytes | None,
                    queries: tuple[str, ...] | None, scan: ScanContext,
-                   note: AnomalySink) -> None:
+                   note: AnomalyNote) -> None:
     """Personal data in what the capture shows in the clear: HTTP requests and DNS names."""
     requests = []
     if stream is not None:

@@ -111,37 +111,50 @@ class Geoip2fastDatabase:
         self._lock = threading.Lock()
         self._tables: Any = None
         self._info: DatabaseInfo | None = None
-        self.problem: str | None = None  # why it could not be loaded
+        self._problem: str | None = None
+        self._asked = False  # whether an address was asked about (prepare does not count)
+
+    @property
+    def problem(self) -> str | None:
+        """Why it could not be loaded, once it was asked about an address."""
+        return self._problem if self._asked else None
+
+    def prepare(self) -> None:
+        """Load the data ahead of need (while a capture is read): the database counts as
+        used, or failing, only once it is asked about an address."""
+        if self._tables is None:
+            self._load()
 
     def _load(self) -> None:
         from auditor.classify.geoip2fast_data import DATA_FILE, UnsupportedDataError, read_tables
 
         with self._lock:
-            if self._tables is not None or self.problem is not None:
+            if self._tables is not None or self._problem is not None:
                 return
             spec = util.find_spec("geoip2fast")  # finds the package without running it
             if spec is None or not spec.submodule_search_locations:
-                self.problem = "the geoip2fast package is not installed"
+                self._problem = "the geoip2fast package is not installed"
                 return
             path = Path(next(iter(spec.submodule_search_locations))) / DATA_FILE
             try:
                 tables = read_tables(path)
             except (OSError, UnsupportedDataError) as exc:
-                self.problem = f"{path} cannot be read: {exc}"
+                self._problem = f"{path} cannot be read: {exc}"
                 return
             stamp = re.search(r"(\d{4})(\d{2})(\d{2})$", tables.source)
             self._info = DatabaseInfo(
                 name=f"MaxMind GeoLite2 Country and ASN (geoip2fast {_version('geoip2fast')})",
                 date="-".join(stamp.groups()) if stamp else None,
-                licence=GEOLITE_LICENCE, source=f"{path} ({tables.source})")
+                licence=GEOLITE_LICENCE, source=f"geoip2fast/{DATA_FILE} ({tables.source})")
             self._tables = tables
 
     def info(self) -> DatabaseInfo | None:
-        """The database's description, once loaded."""
-        return self._info
+        """The database's description, once loaded and asked about an address."""
+        return self._info if self._asked else None
 
     def locate(self, address: IpAddress) -> Located | None:
         """Country and AS organisation (geoip2fast holds no AS numbers)."""
+        self._asked = True
         if self._tables is None:
             self._load()
             if self._tables is None:
@@ -286,6 +299,13 @@ class AddressDatabases:
         if not used:
             return None
         return AddressFacts(address, asn, as_org, as_network, country, tuple(used))
+
+    def prepare(self) -> None:
+        """Load the databases that load on first use now, ahead of need."""
+        for database in self.databases:
+            prepare = getattr(database, "prepare", None)
+            if prepare is not None:
+                prepare()
 
     def describe(self) -> list[dict[str, Any]]:
         """Every database, as report.json names it (loaded or not, and why not)."""

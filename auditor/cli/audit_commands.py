@@ -25,6 +25,7 @@ from auditor.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from auditor.classify.catalog import Catalog
     from auditor.personal_data.scan import ScanContext
     from auditor.session.offline import AuditOutcome
 
@@ -53,12 +54,17 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None, force: b
 
     conditions = parse_fail_on(fail_on)
     scan = _scan_context(identities, identity_file, sdk_fields)
-    catalog = load_for_command(rules)
-    if app:
-        choose_app(catalog, [], app)  # an unknown name is refused before the files are read
+
+    def load_catalog() -> Catalog:  # loaded while a large capture is read
+        catalog = load_for_command(rules)
+        if app:
+            choose_app(catalog, [], app)  # an unknown name is refused before any report
+        return catalog
+
     progress = ProgressLine(enabled=not quiet)
-    outcome = analyze_files(catalog, list(files), out=out, app=app, progress=progress.for_file,
-                            scan=scan, show_values=show_values, replace=force)
+    outcome = analyze_files(load_catalog, list(files), out=out, app=app,
+                            progress=progress.for_file, scan=scan, show_values=show_values,
+                            replace=force)
     progress.clear()
     _finish(outcome, quiet, conditions)
 

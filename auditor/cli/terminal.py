@@ -41,21 +41,26 @@ class ProgressLine:
         self._tty = sys.stderr.isatty()
 
     def for_file(self, path: Path) -> ProgressCallback | None:
-        """A callback reporting progress through one file."""
+        """A callback reporting progress through one file: how far, how fast (packets per
+        second) and about how long is left."""
         if not self.enabled:
             return None
         self._started = time.monotonic()
         self._last_plain = float("-inf")
 
-        def report(position: int, size: int) -> None:
+        def report(position: int, size: int, packets: int = 0) -> None:
             elapsed = time.monotonic() - self._started
             if elapsed < SHOW_AFTER_SECONDS or size <= 0:
                 return
             percent = min(100.0, 100.0 * position / size)
             text = (f"reading {path.name}: {percent:5.1f}% of {byte_size(size)}, "
                     f"{elapsed:.0f} s")
+            if packets:
+                text += f", {packets / elapsed:,.0f} packets/s"
+            if 0 < position < size:
+                text += f", about {_duration(elapsed * (size - position) / position)} left"
             if self._tty:
-                click.echo(f"\r{text}", err=True, nl=False)
+                click.echo(f"\r{text}\033[K", err=True, nl=False)
                 self._drawn = True
             elif elapsed - self._last_plain >= PLAIN_LINE_EVERY_SECONDS:
                 click.echo(text, err=True)
@@ -68,6 +73,16 @@ class ProgressLine:
         if self._drawn:
             click.echo("\r\033[K", err=True, nl=False)
             self._drawn = False
+
+
+def _duration(seconds: float) -> str:
+    """`45 s`, `3 min 20 s`, `1 h 5 min`."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def print_summary(document: dict[str, Any], folder: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor import __version__
 from auditor.audit import SessionData
@@ -45,28 +45,45 @@ from auditor.timefmt import iso_utc
 if TYPE_CHECKING:
     import pandas as pd
 
+
+class RowSource(Protocol):
+    """Rows kept as tuples of values under keys 0, 1, 2, ... (capture.flow_spill.RecordSpill
+    is one)."""
+
+    def in_key_order(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """(key, values) of every row, in key order."""
+        ...
+
 SCHEMA = "vcaudit.report/1"
 
 
 class BuiltReport:
     """The report.json document, the endpoints table's rows, call.csv's rows (every media
-    flow), and the session's flows.csv rows, read again from the session when asked for.
+    flow), and the session's flows.csv rows, read again when asked for: from `stored_rows`
+    (rows kept on disk as they were written, in FLOW_COLUMNS order), or made again from the
+    session.
 
     `flows`, `endpoints` and `call` give those tables as pandas DataFrames, built (and pandas
     imported) on first use: the whole flows table in memory, for small sessions and tests."""
 
-    __slots__ = ("_frames", "call_rows", "document", "endpoint_rows", "session")
+    __slots__ = ("_frames", "call_rows", "document", "endpoint_rows", "session", "stored_rows")
 
     def __init__(self, document: dict[str, Any], endpoint_rows: list[dict[str, Any]],
-                 call_rows: list[dict[str, Any]], session: SessionData) -> None:
+                 call_rows: list[dict[str, Any]], session: SessionData,
+                 stored_rows: RowSource | None = None) -> None:
         self.document = document
         self.endpoint_rows = endpoint_rows
         self.call_rows = call_rows
         self.session = session
+        self.stored_rows = stored_rows
         self._frames: dict[str, pd.DataFrame] = {}
 
     def flow_rows(self) -> Iterator[dict[str, Any]]:
         """flows.csv's rows, one per flow in the session's order (redacted as it says)."""
+        if self.stored_rows is not None:
+            for _key, values in self.stored_rows.in_key_order():
+                yield dict(zip(FLOW_COLUMNS, values, strict=True))
+            return
         session = self.session
         for flow in session.flows:
             yield shared_row(flow_line(flow, session.classifications[flow.flow_id]),
@@ -156,8 +173,10 @@ class ReportBuilder:
         if kept:
             self._verdicts[flow.flow_id] = verdict
 
-    def finish(self, session: SessionData) -> BuiltReport:
-        """The report of `session`, whose flows were all added."""
+    def finish(self, session: SessionData,
+               stored_rows: RowSource | None = None) -> BuiltReport:
+        """The report of `session`, whose flows were all added (their flows.csv rows kept in
+        `stored_rows`, if they were)."""
         rows = self._endpoints.rows(session.address_owners)
         media_view = replace(session, flows=self._media, classifications=self._verdicts)
         media_flows = media_flow_records(media_view)
@@ -179,7 +198,7 @@ class ReportBuilder:
             "coverage": build_coverage(session, self._coverage),
             "call": call,
         }
-        return BuiltReport(document, rows, media_flows, session)
+        return BuiltReport(document, rows, media_flows, session, stored_rows)
 
     def _session_section(self, session: SessionData) -> dict[str, Any]:
         app = session.app

@@ -54,6 +54,7 @@ SESSION_FILES = frozenset({
     "flows.parquet", "endpoints.parquet", "findings.parquet",
 })
 DEFAULT_PARENT = Path("vcaudit-reports")
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -125,7 +126,7 @@ class AppendLog:
     def append(self, line: dict[str, Any]) -> None:
         """Write one record (and flush it, so a crash right after loses nothing)."""
         try:
-            self._handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self._handle.write(_encode(line) + "\n")
             if self._flush_each:
                 self._handle.flush()
         except (OSError, ValueError) as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.audit import FlowClassifier, SessionData, run_audit, session_data
+from auditor.capture.background_read import read_in_background, worth_reading_apart
 from auditor.capture.flow_spill import FlowStore
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
@@ -22,6 +23,7 @@ from auditor.classify.app_detection import choose_app
 from auditor.classify.catalog import Catalog
 from auditor.errors import InputError
 from auditor.input_format import InputFormat, detect_format
+from auditor.names.domains import registrable_domain
 from auditor.personal_data.scan import ScanContext
 from auditor.records import AnomalyLog, Classification, DnsAnswer, Finding, Flow, record_to_dict
 from auditor.report.build import BuiltReport
@@ -53,7 +55,7 @@ class AuditOutcome:
 
 
 def analyze_files(
-    catalog: Catalog,
+    catalog: Catalog | Callable[[], Catalog],
     paths: list[Path],
     *,
     out: Path | None,
@@ -67,13 +69,16 @@ def analyze_files(
     `out` (new or empty; with `replace`, a session folder whose session is replaced), or a new
     folder under ./vcaudit-reports/. Raises InputError for unusable input, UnknownAppError for
     a bad app name, SessionFolderError when `out` cannot take the session or writing fails;
-    nothing is left behind then."""
+    nothing is left behind then. `catalog` may be given as the function that loads it: a
+    large capture is then read while it loads."""
     if out is not None:
         check_out_folder(out, replace)
     kind = _input_kind(paths)
+    load = _Once(catalog)
     stores: list[FlowStore] = []
     try:
         if kind in FLOW_FILE_FORMATS:
+            catalog = load()
             inputs = _read_flow_files(paths, kind, scan)
             flows = sorted(inputs.flows, key=lambda f: (f.ts_start, f.flow_id))
             session = run_audit(catalog, flows, inputs.dns_answers,
@@ -85,7 +90,8 @@ def analyze_files(
                 (flow, session.classifications[flow.flow_id]) for flow in session.flows)
             owners_from = None
         else:
-            inputs = _read_captures(paths, progress, scan, stores)
+            inputs = _read_captures(paths, progress, scan, stores, load)
+            catalog = load()
             session, classified = _capture_session(catalog, paths, stores, inputs, app,
                                                    show_values)
             owners_from = catalog
@@ -100,6 +106,20 @@ def analyze_files(
             store.close()
     warnings = ([target.warning] if target.warning else []) + inputs.warnings
     return AuditOutcome(target.folder, session, report, warnings)
+
+
+class _Once:
+    """The catalog, loaded on first need when given as the function that loads it."""
+
+    def __init__(self, catalog: Catalog | Callable[[], Catalog]) -> None:
+        self._catalog = catalog if isinstance(catalog, Catalog) else None
+        self._loader = None if isinstance(catalog, Catalog) else catalog
+
+    def __call__(self) -> Catalog:
+        if self._catalog is None:
+            assert self._loader is not None
+            self._catalog = self._loader()
+        return self._catalog
 
 
 def _capture_session(catalog: Catalog, paths: list[Path], stores: list[FlowStore],
@@ -144,12 +164,29 @@ def _input_kind(paths: list[Path]) -> InputFormat:
 
 
 def _read_captures(paths: list[Path], progress: ProgressFactory | None,
-                   scan: ScanContext | None, stores: list[FlowStore]) -> _Inputs:
-    """Read each capture; its flows (on disk) are added to `stores`."""
+                   scan: ScanContext | None, stores: list[FlowStore],
+                   catalog: Callable[[], Catalog]) -> _Inputs:
+    """Read each capture; its flows (on disk) are added to `stores`. A large capture is read
+    by another process while this one loads what classifying and reporting its flows need:
+    the catalog, its address database, the public suffix list (capture.background_read)."""
     readings: list[CaptureReading] = []
+    prepared = False
+
+    def prepare() -> None:
+        nonlocal prepared
+        if not prepared:
+            prepared = True
+            catalog().addresses.prepare()
+            registrable_domain("example.com")  # loads the public suffix list
+
     for number, path in enumerate(paths, start=1):
         prefix = "F" if len(paths) == 1 else f"F{number}-"
-        reading = read_capture(path, prefix, progress(path) if progress else None, scan)
+        report = progress(path) if progress else None
+        if worth_reading_apart(path):
+            reading = read_in_background(path, prefix, report, scan, prepare)
+        else:
+            catalog()  # a bad --app or --rules is refused before the capture is read
+            reading = read_capture(path, prefix, report, scan)
         readings.append(reading)
         assert isinstance(reading.flows, FlowStore)
         stores.append(reading.flows)

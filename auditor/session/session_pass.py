@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from auditor.audit import SessionData, add_address_owners, owned_addresses
+from auditor.capture.flow_spill import RecordSpill
 from auditor.classify.catalog import Catalog
 from auditor.records import FLOW_COLUMNS, Classification, Flow
 from auditor.report.build import BuiltReport, ReportBuilder
@@ -30,6 +31,7 @@ def write_session(folder: Path, session: SessionData,
     `owners_from`, the session's address owners are looked up in that catalog once the
     flows have been seen (the addresses they name are only known then)."""
     builder = ReportBuilder({finding.flow_id for finding in session.findings})
+    stored = RecordSpill()  # the rows again, for the report files that read every flow
     addresses: set[str | None] = set()
     flow_log = FlowLog(folder, flush_each=False) if log else None
     csv_path = folder / ReportFile.FLOWS_CSV.value
@@ -39,11 +41,13 @@ def write_session(folder: Path, session: SessionData,
         with open(temporary, "w", encoding="utf-8", newline="",
                   buffering=WRITE_BUFFER) as handle:
             rows = CsvRows(handle, FLOW_COLUMNS)
-            for flow, verdict in flows:
+            for number, (flow, verdict) in enumerate(flows):
                 line = flow_line(flow, verdict)
                 if flow_log is not None:
                     flow_log.append(line)
-                rows.write(shared_row(line, show_values))
+                row = shared_row(line, show_values)
+                rows.write(row)
+                stored.put(number, tuple(row[column] for column in FLOW_COLUMNS))
                 builder.add(flow, verdict)
                 if owners_from is not None:
                     addresses.update(owned_addresses((flow,)))
@@ -56,6 +60,6 @@ def write_session(folder: Path, session: SessionData,
             flow_log.close()
     if owners_from is not None:
         add_address_owners(session, owners_from, addresses)
-    report = builder.finish(session)
+    report = builder.finish(session, stored)
     write_report_files(folder, report, flows_written=True)
     return report

@@ -38,5 +38,5 @@ def render(kind: ReportFile, report: BuiltReport) -> str:
     if kind is ReportFile.MARKDOWN:
         return render_markdown(report.document)
     if kind is ReportFile.HTML:
-        return render_html(report.document, report.flows)
+        return render_html(report.document, report.flow_rows)
     raise ValueError(f"no formatter for {kind}")

@@ -25,16 +25,31 @@ def cell_text(value: Any) -> str:
     """One cell's text, before CSV quoting."""
     if value is None:
         return ""
+    kind = type(value)
+    if kind is str:
+        text = _TEXT_CELLS.get(value)
+        if text is None:
+            if len(_TEXT_CELLS) >= MAX_CACHED_CELLS:
+                _TEXT_CELLS.clear()
+            text = _TEXT_CELLS[value] = csv_cell(value)
+        return text
+    if kind is int or kind is bool:
+        return str(value)
+    if kind is float:
+        return "" if value != value else repr(value)  # NaN: unknown
     if isinstance(value, dict):  # a flow's media block: compact JSON, unknown fields left out
         value = json.dumps({k: v for k, v in value.items() if v is not None},
                            separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)):
         value = LIST_SEPARATOR.join(str(v) for v in value)
     if isinstance(value, str):
-        return csv_cell(value)
-    if isinstance(value, float):
-        return "" if value != value else repr(value)  # NaN: unknown
+        return cell_text(value)
     return str(value)
+
+
+# Cells repeat (addresses, names, categories, evidence): each text is made safe once.
+MAX_CACHED_CELLS = 1 << 16
+_TEXT_CELLS: dict[str, str] = {}
 
 
 class CsvRows:

@@ -1,0 +1,144 @@
+"""The ways a capture is read give the same result: the flow table's shortcut for packets of
+flows already open (FlowTable.add_frame) against decoding every packet (FlowTable.add), and
+reading a large capture in another process (capture.background_read) against reading it here.
+The progress line shows packets per second and the time left."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from auditor.capture import background_read
+from auditor.capture.flow_table import FlowTable
+from auditor.capture.headers import decode_frame
+from auditor.capture.reading import CaptureReading, read_capture
+from auditor.cli import terminal
+from auditor.records import record_to_dict
+
+from .conftest import SAMPLES
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark's generated call (Ethernet, IPv4 and IPv6, TCP and UDP, DNS, TLS, QUIC,
+    media), small."""
+    spec = importlib.util.spec_from_file_location("bench_make_capture_paths",
+                                                  BENCH / "make_capture.py")
+    assert spec is not None and spec.loader is not None
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    path_before = list(sys.path)
+    spec.loader.exec_module(module)
+    sys.path[:] = path_before
+    path = tmp_path_factory.mktemp("bench") / "call.pcap"
+    module.build_capture(path, packets=30_000)
+    return path
+
+
+def everything(reading: CaptureReading) -> dict[str, Any]:
+    """All a reading holds, comparable."""
+    return {
+        "flows": [record_to_dict(flow) for flow in reading.flows],
+        "dns": [record_to_dict(answer) for answer in reading.dns_answers],
+        "anomalies": reading.anomalies.summary(),
+        "findings": [record_to_dict(f) for f in reading.findings],
+        "non_ip": reading.non_ip, "other_ip": reading.other_ip,
+        "packets": reading.status.packets, "truncated": reading.status.truncated,
+    }
+
+
+def read_without_shortcut(path: Path, monkeypatch: pytest.MonkeyPatch) -> CaptureReading:
+    """The capture read with every packet decoded and added the general way."""
+    def every_packet_decoded(table: FlowTable, ts: float, wirelen: int, linktype: int,
+                             frame: bytes) -> None:
+        table.add(ts, wirelen, decode_frame(linktype, frame), frame)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FlowTable, "add_frame", every_packet_decoded)
+        return read_capture(path)
+
+
+@pytest.mark.parametrize("name", ["bench", "zoom-desktop-call.pcapng", "teams-linux-any.pcap"])
+def test_the_shortcut_for_open_flows_changes_nothing(name: str, bench_capture: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = bench_capture if name == "bench" else SAMPLES / name
+    general = everything(read_without_shortcut(path, monkeypatch))
+    assert general["flows"] and general["packets"] > 0
+    assert everything(read_capture(path)) == general
+
+
+def test_the_shortcut_is_taken_for_most_packets(bench_capture: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: on the generated call, most packets never reach `add`."""
+    calls = {"add": 0}
+    add = FlowTable.add
+
+    def counted(table: FlowTable, *args: Any) -> None:
+        calls["add"] += 1
+        add(table, *args)
+
+    monkeypatch.setattr(FlowTable, "add", counted)
+    reading = read_capture(bench_capture)
+    assert calls["add"] < reading.status.packets / 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="reading in another process needs fork")
+def test_a_capture_read_in_another_process_is_read_the_same(bench_capture: Path) -> None:
+    here = read_capture(bench_capture)
+    prepared: list[bool] = []
+    progress: list[tuple[int, int, int]] = []
+    apart = background_read.read_in_background(
+        bench_capture, "F", lambda *report: progress.append(report), None,
+        lambda: prepared.append(True))
+    assert prepared == [True]
+    assert everything(apart) == everything(here)
+    assert all(size == bench_capture.stat().st_size for _, size, _ in progress)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="reading in another process needs fork")
+def test_a_reader_that_dies_makes_the_capture_be_read_here(
+        bench_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parent = os.getpid()
+
+    def dying_reader(*args: Any, **kwargs: Any) -> CaptureReading:
+        if os.getpid() != parent:
+            os._exit(9)  # the forked reader dies
+        return read_capture(*args, **kwargs)
+
+    here = everything(read_capture(bench_capture))
+    monkeypatch.setattr(background_read, "read_capture", dying_reader)
+    apart = background_read.read_in_background(bench_capture)
+    assert everything(apart) == here
+
+
+def test_only_large_captures_are_read_apart(tmp_path: Path) -> None:
+    small = SAMPLES / "zoom-desktop-call.pcapng"
+    assert not background_read.worth_reading_apart(small)
+    assert not background_read.worth_reading_apart(tmp_path / "missing.pcap")
+
+
+def test_the_progress_line_shows_the_rate_and_the_time_left(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(terminal, "SHOW_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(terminal, "PLAIN_LINE_EVERY_SECONDS", 0.0)
+    line = terminal.ProgressLine(enabled=True)
+    report = line.for_file(Path("call.pcap"))
+    assert report is not None
+    clock = [100.0]
+    monkeypatch.setattr(terminal.time, "monotonic", lambda: clock[0])
+    line._started = 100.0
+    clock[0] = 110.0  # 10 s in, a quarter of the file read
+    report(250, 1000, 50_000)
+    text = capsys.readouterr().err
+    assert "25.0% of" in text and "5,000 packets/s" in text and "about 30 s left" in text
+    clock[0] = 250.0
+    report(500, 1000, 100_000)
+    assert "about 2 min 30 s left" in capsys.readouterr().err
