@@ -290,10 +290,14 @@ def _end_time(flow: Any) -> float:
     return max(known) if known else time.time()
 
 
+MAX_PORT = 65535
+
+
 def _split(address: Address) -> tuple[str | None, int | None]:
     if not address:
         return None, None
-    host, port = str(address[0]), int(address[1])
+    host, number = str(address[0]), int(address[1])
+    port = number if 0 <= number <= MAX_PORT else None  # a saved flow may say anything
     if host.startswith("::ffff:") and "." in host:  # IPv4-mapped, as dual-stack sockets give
         host = host[7:]
     return host, port

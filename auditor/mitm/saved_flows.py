@@ -58,6 +58,7 @@ class SavedFlows:
     read: int = 0  # saved flows (or HAR entries) read, of every kind
     skipped: int = 0  # saved flows or HAR entries that could not be read
     damaged: dict[str, str] = field(default_factory=dict)  # file -> where reading stopped
+    flow_ids: set[str] = field(default_factory=set)  # every flow's id, each once
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class _FileOutcome:
         """Convert one flow (or entry) and add its records; a failure is counted."""
         try:
             flow, sizes = convert()
+            self._own_id(flow)
             _add(self.saved, flow, scan, sizes)
         # A saved flow is whatever its file says: mitmproxy's conversions raise whatever a
         # malformed one makes them raise, and one bad flow must not cost the others.
@@ -142,6 +144,28 @@ class _FileOutcome:
             return
         self.read += 1
         self.saved.read += 1
+
+    def _own_id(self, flow: MitmFlow) -> None:
+        """Give a flow whose saved id is not text, is empty or repeats an earlier flow's a
+        new one (a flow file may hold any type anywhere), and say so."""
+        saved = self.saved
+        flow_id: object = flow.id
+        if isinstance(flow_id, str) and flow_id and flow_id not in saved.flow_ids:
+            saved.flow_ids.add(flow_id)
+            return
+        number = saved.read + saved.skipped + 1
+        replacement = f"saved-{number}"
+        while replacement in saved.flow_ids:
+            number += 1
+            replacement = f"saved-{number}"
+        why = ("repeats an earlier flow's" if isinstance(flow_id, str) and flow_id
+               else f"not text ({type(flow_id).__name__})" if flow_id != ""
+               else "empty")
+        flow.id = replacement
+        saved.flow_ids.add(replacement)
+        saved.anomalies.add(Anomaly("flow-id-replaced",
+                                    f"{self.path.name}: a saved flow's id {why}: "
+                                    f"called {replacement}", flow_id=replacement))
 
     def broken(self, reason: str) -> None:
         """The file's framing broke: keep what was read before, or refuse the file."""
