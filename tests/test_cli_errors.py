@@ -162,3 +162,31 @@ def test_usage_errors_are_one_line(args: tuple[object, ...], fragment: str) -> N
     result = run(*args)
     assert_one_line_error(result, EXIT_USAGE, fragment)
     assert result.stderr.rstrip().endswith("--help`)")  # where to read more
+
+
+@pytest.mark.parametrize("limit_kb, says", [
+    (0, "vcaudit: error: cannot keep flows on disk in "),  # not even a temporary file
+    (64, "vcaudit: error: cannot write "),  # the session folder's files fill the disk
+])
+def test_a_full_disk_while_analysing_is_exit_5_and_leaves_no_folder(tmp_path: Path,
+                                                                    limit_kb: int,
+                                                                    says: str) -> None:
+    """A disk that is full, or fills up while the session folder is written (the file size
+    limit stands in for it): one line saying what could not be written, exit 5, and no
+    half-written folder left behind."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_kb * 1024, limit_kb * 1024))
+
+    out = tmp_path / "session"
+    result = subprocess.run([sys.executable, "-c", "from auditor.cli.main import main; main()",
+                             "analyze", str(SAMPLE), "--out", str(out), "-q"],
+                            capture_output=True, text=True, preexec_fn=limit, check=False,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == EXIT_OUTPUT, result.stderr
+    assert result.stderr.startswith(says)
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()

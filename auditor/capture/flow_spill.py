@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from operator import attrgetter
 from typing import IO, Any, overload
 
+from auditor.errors import OutputError
 from auditor.records import (
     FLOW_FIELDS,
     Flow,
@@ -40,11 +41,27 @@ SpillIndex = tuple["array[int]", "array[int]", int, int]
 StoreIndex = tuple[SpillIndex, "array[float]", "array[int]"]
 
 
+class SpillError(OutputError):
+    """The temporary file flows are kept in cannot be made or written (a full disk, no usable
+    temporary folder)."""
+
+
+def _spill_error(exc: OSError) -> SpillError:
+    where = os.environ.get("TMPDIR") or "the temporary folder"
+    return SpillError(f"cannot keep flows on disk in {where}: {exc.strerror or exc} (set "
+                      "TMPDIR to a folder with free space)")
+
+
 class RecordSpill:
-    """Records under dense integer keys (0, 1, 2, ...), in an unnamed temporary file."""
+    """Records under dense integer keys (0, 1, 2, ...), in an unnamed temporary file. Failing
+    to make or write it raises SpillError."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.TemporaryFile(buffering=WRITE_BUFFER)  # noqa: SIM115
+        try:
+            self._file: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115
+                buffering=WRITE_BUFFER)
+        except OSError as exc:  # FileNotFoundError: no usable temporary folder at all
+            raise _spill_error(exc) from exc
         self._starts = array("q")  # -1: no record under this key
         self._sizes = array("l")
         self._size = 0
@@ -69,7 +86,10 @@ class RecordSpill:
             self._sizes.extend([0] * missing)
         starts[key] = self._size
         self._sizes[key] = len(data)
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise _spill_error(exc) from exc
         self._size += len(data)
         self._count += 1
 
@@ -77,13 +97,13 @@ class RecordSpill:
         """The record under `key`, or None."""
         if key >= len(self._starts) or self._starts[key] < 0:
             return None
-        self._file.flush()
+        self.flush()
         data = os.pread(self._file.fileno(), self._sizes[key], self._starts[key])
         return marshal.loads(data)  # type: ignore[no-any-return]
 
     def in_key_order(self, start: int = 0) -> Iterator[tuple[int, Record]]:
         """(key, record) for every record from key `start` on, in key order."""
-        self._file.flush()
+        self.flush()
         starts, sizes = self._starts, self._sizes
         fileno, loads = self._file.fileno(), marshal.loads
         first = 0  # data holds the file from offset `first` on
@@ -100,7 +120,10 @@ class RecordSpill:
 
     def flush(self) -> None:
         """Write what is buffered to the file."""
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise _spill_error(exc) from exc
 
     def index(self) -> SpillIndex:
         """Where each record is in the file: what another process that wrote the same file
