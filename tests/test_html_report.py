@@ -141,6 +141,10 @@ def test_small_categories_stay_visible_and_empty_ones_take_no_row(page: str) -> 
     assert widths["first-party"] == 100.0
     assert widths["ad-tech"] >= 3.0 and widths["unknown"] >= 3.0  # 7.9 kB and 20 B, not slivers
     assert "7.9 kB" in chart and "20 B" in chart  # the label gives the exact figure
+    legend = page.split('aria-label="Bytes by category"')[1].split('<div class="legend">')[1]
+    # worded for both colour schemes: in dark mode the faded part looks darker, not lighter
+    assert legend.startswith("<span>full colour: sent by the device</span>"
+                             "<span>faded: received</span>")
 
 
 def test_the_timeline_shows_who_came_before_the_call(page: str) -> None:

@@ -50,7 +50,8 @@ def category_chart(summary: dict[str, object]) -> str:
 
 
 def bar_chart(bars: list[Bar], title: str) -> str:
-    """Rows of labelled horizontal bars (sent dark, received light), with a legend."""
+    """Rows of labelled horizontal bars (sent in full colour, received faded), with a legend
+    (worded to hold in light and dark mode)."""
     if not bars:
         return '<p class="muted">No traffic.</p>'
     largest = max(bar.sent + bar.received for bar in bars) or 1
@@ -66,8 +67,8 @@ def bar_chart(bars: list[Bar], title: str) -> str:
             f"</span> <span class=\"muted small\">({share}; {byte_size(bar.sent)} sent, "
             f"{byte_size(bar.received)} received{note})</span></div>"
             f"{_bar_svg(bar, largest)}")
-    legend = ('<div class="legend"><span>dark: sent by the device</span>'
-              "<span>light: received</span><span>bars shorter than "
+    legend = ('<div class="legend"><span>full colour: sent by the device</span>'
+              "<span>faded: received</span><span>bars shorter than "
               f"{MIN_SHARE:.0%} of the longest are drawn at {MIN_SHARE:.0%}</span></div>")
     return (f'<div class="bars" role="group" aria-label="{html_cell(title)}">'
             f'{"".join(rows)}</div>{legend}')
