@@ -13,8 +13,8 @@ each as its own child process: wall-clock seconds (best of --repeat runs; the CP
 that run are shown too) and peak resident memory (the child's own ru_maxrss from wait4, the
 highest of the runs). It prints packets,
 seconds, packets/s and peak MB for both and vcaudit's throughput as a multiple of tshark's,
-and exits 1 if vcaudit is under --min-ratio times tshark's packets/s (default 3) or over
---max-rss-mb (default 200), 2 if it could not measure (tshark missing, a tool failed).
+and exits 1 if vcaudit is under --min-ratio times tshark's packets/s (default 5) or over
+--max-rss-mb (default 150), 2 if it could not measure (tshark missing, a tool failed).
 """
 
 from __future__ import annotations
@@ -174,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated session")
     parser.add_argument("--workdir", type=Path, default=BENCH / "out",
                         help="where the capture is kept (default bench/out/, gitignored)")
-    parser.add_argument("--min-ratio", type=float, default=3.0,
-                        help="vcaudit packets/s needed, as a multiple of tshark's (default 3)")
-    parser.add_argument("--max-rss-mb", type=float, default=200.0,
-                        help="vcaudit's peak memory limit in MB (default 200)")
+    parser.add_argument("--min-ratio", type=float, default=5.0,
+                        help="vcaudit packets/s needed, as a multiple of tshark's (default 5)")
+    parser.add_argument("--max-rss-mb", type=float, default=150.0,
+                        help="vcaudit's peak memory limit in MB (default 150)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.packets < 2000:
