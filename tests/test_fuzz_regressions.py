@@ -157,3 +157,25 @@ def test_a_flow_saved_twice_is_two_flows_with_their_own_ids(tmp_path: Path) -> N
     report = json.loads((out / "report.json").read_text())
     kinds = json.dumps(report["coverage"])
     assert "flow-id-replaced" in kinds
+
+
+@pytest.mark.parametrize("status", ["False", True, 70000, None])
+def test_a_har_status_that_is_not_a_number_keeps_the_flow_through_a_rebuild(
+        tmp_path: Path, status: object) -> None:
+    # Found by the fuzzer: a status of "False" was written to flows.jsonl as text, which
+    # `vcaudit report` then dropped as a damaged line (3 flows analysed, 2 after a rebuild).
+    from .test_flow_files import har_entry
+
+    entries = [har_entry("https://zoom.us/join", ip="170.114.52.2"),
+               har_entry("https://zoom.us/signin", ip="170.114.52.2")]
+    entries[1]["response"]["status"] = status
+    path = tmp_path / "status.har"
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    out = tmp_path / "s"
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in (out / "flows.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and sorted(str(line["status"]) for line in lines) == ["200", "None"]
+    rebuilt = CliRunner().invoke(main, ["report", str(out)])
+    assert rebuilt.exit_code == 0 and "damaged" not in rebuilt.stderr, rebuilt.stderr
+    assert json.loads((out / "report.json").read_text())["summary"]["flows"] == 2

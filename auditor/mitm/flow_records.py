@@ -80,7 +80,7 @@ def http_flow_record(flow: http.HTTPFlow, *, ws_counts: tuple[int, int, int, int
         alpn=_alpn(flow.client_conn),
         method=request.method,
         url=request.pretty_url,
-        status=response.status_code if response is not None else None,
+        status=_status_code(response.status_code) if response is not None else None,
         http_version=request.http_version,
         request_content_type=request.headers.get("content-type"),
         response_content_type=response.headers.get("content-type") if response else None,
@@ -291,6 +291,15 @@ def _end_time(flow: Any) -> float:
 
 
 MAX_PORT = 65535
+
+
+def _status_code(code: object) -> int | None:
+    """A response's status as a three-digit number, or None when there is none (HAR's 0 for
+    a request without a response) or a saved flow or HAR entry holds something else there (a
+    string, a boolean, a number out of range)."""
+    if type(code) is int and 100 <= code <= 999:
+        return code
+    return None
 
 
 def _split(address: Address) -> tuple[str | None, int | None]:

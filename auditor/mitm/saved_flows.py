@@ -41,7 +41,15 @@ from auditor.mitm.tnetstring_reader import FlowFileError, SavedState, read_flow_
 from auditor.names.dns_index import DnsIndex
 from auditor.personal_data.scan import ScanContext, scan_request
 from auditor.personal_data.url_secrets import redact_secrets
-from auditor.records import Anomaly, AnomalyLog, DnsAnswer, Finding, Flow
+from auditor.records import (
+    Anomaly,
+    AnomalyLog,
+    DnsAnswer,
+    Finding,
+    Flow,
+    flow_from_dict,
+    record_to_dict,
+)
 
 MAX_DETAIL = 200  # characters of an error quoted in an anomaly
 _BOM = b"\xef\xbb\xbf"
@@ -198,6 +206,9 @@ def _from_har_entry(item: HarEntry) -> tuple[http.HTTPFlow, _Sizes]:
     if item.entry is None:
         raise _UnreadableError(item.error or f"entry {item.number} could not be read")
     entry = item.entry
+    response = entry.get("response")
+    if isinstance(response, dict) and type(response.get("status")) is not int:
+        response["status"] = 0  # HAR's "no response": a request is kept whatever this says
     response_body = item.cuts.get(("response", "content", "text"))
     if response_body is not None:  # only its size counts: it is not converted
         content = entry["response"]["content"]
@@ -211,7 +222,7 @@ def _from_har_entry(item: HarEntry) -> tuple[http.HTTPFlow, _Sizes]:
 def _add(saved: SavedFlows, flow: object, scan: ScanContext | None, sizes: _Sizes) -> None:
     """The record of one saved flow, made as the live addon makes it."""
     if isinstance(flow, http.HTTPFlow):
-        record = _http_record(flow, sizes)
+        record = _loggable(_http_record(flow, sizes))
         if scan is not None:
             request = request_data(flow.request)
             if sizes.request_body is not None:
@@ -225,13 +236,22 @@ def _add(saved: SavedFlows, flow: object, scan: ScanContext | None, sizes: _Size
     elif isinstance(flow, (tcp.TCPFlow, udp.UDPFlow)):
         counts = sizes.streams or _counted(flow.messages, media=True)
         media = media_read(flow, counts)
-        saved.flows.append(stream_flow_record(flow, counts, media))
+        saved.flows.append(_loggable(stream_flow_record(flow, counts, media)))
         for kind, detail in media.anomalies if media is not None else ():
             saved.anomalies.add(Anomaly(kind, detail, flow_id=flow.id))
     elif isinstance(flow, dns.DNSFlow):
         record, answers = dns_flow_records(flow)
-        saved.flows.append(record)
+        saved.flows.append(_loggable(record))
         saved.dns_answers.extend(answers)
+
+
+def _loggable(record: Flow) -> Flow:
+    """`record`, once it is known to read back from flows.jsonl as it is: a saved flow holds
+    whatever its file says, and a value of the wrong type that reached the record would make
+    `vcaudit report` drop the line as damaged. Raises ValueError or TypeError: the flow is
+    then skipped and counted, as one that cannot be read."""
+    flow_from_dict(record_to_dict(record))
+    return record
 
 
 def _http_record(flow: http.HTTPFlow, sizes: _Sizes) -> Flow:
