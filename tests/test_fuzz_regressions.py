@@ -179,3 +179,21 @@ def test_a_har_status_that_is_not_a_number_keeps_the_flow_through_a_rebuild(
     rebuilt = CliRunner().invoke(main, ["report", str(out)])
     assert rebuilt.exit_code == 0 and "damaged" not in rebuilt.stderr, rebuilt.stderr
     assert json.loads((out / "report.json").read_text())["summary"]["flows"] == 2
+
+
+def test_a_block_claiming_4_gb_across_gzip_members_is_not_read_into_memory(
+        tmp_path: Path) -> None:
+    # Found by the fuzzer: the claimed length is checked on the bytes gzip has ready, which
+    # stop at the end of a member, so a block whose header spans two members went unchecked.
+    claiming = struct.pack("<II", 6, 0xEA0C_0A7C) + b"\x00" * 64
+    data = pcapng([epb(1_700_000_000), epb(1_700_000_001)])
+    cut = len(data) + 6  # the second member starts inside the claiming block's header
+    whole = data + claiming
+    path = tmp_path / "members.pcapng.gz"
+    path.write_bytes(gzip.compress(whole[:cut]) + gzip.compress(whole[cut:]))
+    result = analyze_limited(path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "warning" in result.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["coverage"]["inputs"][0]["packets"] == 2
+    assert report["coverage"]["inputs"][0]["truncated"]

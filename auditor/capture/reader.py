@@ -366,6 +366,9 @@ def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[
             packet = reader._read_block(size=MAX_FRAME)
         except (OSError, OverflowError, zlib.error) as exc:
             raise EOFError(str(exc)) from exc
+        except MemoryError as exc:  # a claimed length the peek could not see (it stops at the
+            # end of a gzip member), which scapy then tried to read at once
+            raise EOFError("a block claims more than memory allows") from exc
         if packet is not None:
             return packet  # type: ignore[no-any-return]
 
