@@ -10,7 +10,6 @@ is still recognised as one, and again at the end with every session and every fa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from auditor.batch.job import SessionResult
 from auditor.compare.across import summarise_sessions
 from auditor.compare.render.files import SummaryFile, render_summary
 from auditor.errors import OutputError
+from auditor.session.folder import write_atomically
 from auditor.session.out_folder import is_session_folder
 from auditor.session.table_files import SessionTable
 
@@ -111,7 +111,8 @@ def write_batch_record(out: Path, run: BatchRun, done: list[SessionResult], *,
         "dataset": {"folder": DATASET, "tables": [t.table for t in SessionTable],
                     "partitioning": ["app", "session"], "file": PART_FILE},
     }
-    _write(out / BATCH_FILE, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomically(out / BATCH_FILE, json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                     BatchFolderError)
 
 
 def write_summary(out: Path, results: list[SessionResult]) -> None:
@@ -119,15 +120,6 @@ def write_summary(out: Path, results: list[SessionResult]) -> None:
     sessions = [r for r in results if r.ok and r.view is not None]
     table = summarise_sessions([r.view for r in sessions], [r.name for r in sessions])
     for kind in SummaryFile:
-        _write(out / kind.value, render_summary(kind, table))
+        write_atomically(out / kind.value, render_summary(kind, table), BatchFolderError)
 
 
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # never leave a half-written file behind
-            temporary.unlink(missing_ok=True)
-        raise BatchFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -174,7 +174,7 @@ def write_jsonl(path: Path, records: Iterable[Any]) -> None:
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write one JSON document, replacing the file atomically."""
-    _atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_report_files(folder: Path, report: BuiltReport,
@@ -188,7 +188,7 @@ def write_report_files(folder: Path, report: BuiltReport,
             if not flows_written:
                 _write_rows(path, FLOW_COLUMNS, report.flow_rows())
         else:
-            _atomic_write(path, render(kind, report))
+            write_atomically(path, render(kind, report))
         written.append(path)
     return written
 
@@ -208,7 +208,10 @@ def _write_rows(path: Path, columns: tuple[str, ...], rows: Iterable[dict[str, A
         raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str,
+                     error: type[OutputError] = SessionFolderError) -> None:
+    """Write `text` to `path` through a hidden temporary file moved into place, so that `path`
+    is never half-written; a failure raises `error` naming the file."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         temporary.write_text(text, encoding="utf-8")
@@ -216,7 +219,7 @@ def _atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):  # never leave a half-written file behind
             temporary.unlink(missing_ok=True)
-        raise SessionFolderError(f"cannot write {path}: {exc}") from exc
+        raise error(f"cannot write {path}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
