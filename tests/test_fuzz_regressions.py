@@ -197,3 +197,18 @@ def test_a_block_claiming_4_gb_across_gzip_members_is_not_read_into_memory(
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["coverage"]["inputs"][0]["packets"] == 2
     assert report["coverage"]["inputs"][0]["truncated"]
+
+
+@pytest.mark.parametrize("time", [1e308, -1e308])
+def test_a_saved_time_of_1e308_still_gives_every_report_file(tmp_path: Path,
+                                                              time: float) -> None:
+    # Found by the fuzzer: one flow of a file at 1e308 and the others at normal times, and
+    # the page's timeline divided by a span too wide for a float (OverflowError).
+    normal = flow_file(tmp_path, {}).read_bytes()
+    odd = flow_file(tmp_path, {"request.timestamp_start": time}).read_bytes()
+    path = tmp_path / "two.mitm"
+    path.write_bytes(normal + odd + normal)
+    out = tmp_path / "s"
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert '<section id="timeline">' in (out / "report.html").read_text()

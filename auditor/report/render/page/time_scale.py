@@ -125,7 +125,10 @@ class Occupancy:
         return scale_of_runs(runs) if runs else None
 
     def _bucket(self, ts: float) -> int:
-        return min(max(int((ts - self.first) / self.width), 0), self.buckets - 1)
+        position = (ts - self.first) / self.width  # inf or NaN for times spanning the floats
+        if position >= self.buckets or position != position:
+            return self.buckets - 1
+        return int(position) if position > 0 else 0
 
 
 def time_scale(intervals: list[tuple[float, float]]) -> TimeScale | None:
