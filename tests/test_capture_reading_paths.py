@@ -8,15 +8,17 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from auditor.capture import background_read
+from auditor.capture import background_read, reading
 from auditor.capture.flow_table import FlowTable
 from auditor.capture.headers import decode_frame
+from auditor.capture.reader import Frame, ReadStatus, read_frame_batches
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.cli import terminal
 from auditor.records import record_to_dict
@@ -56,13 +58,20 @@ def everything(reading: CaptureReading) -> dict[str, Any]:
 
 
 def read_without_shortcut(path: Path, monkeypatch: pytest.MonkeyPatch) -> CaptureReading:
-    """The capture read with every packet decoded and added the general way."""
+    """The capture read with every packet decoded and added the general way: frame by frame
+    (no record taker) and without add_frame's shortcut."""
     def every_packet_decoded(table: FlowTable, ts: float, wirelen: int, linktype: int,
                              frame: bytes) -> None:
+        table.frames += 1
         table.add(ts, wirelen, decode_frame(linktype, frame), frame)
+
+    def frame_by_frame(path: Path, status: ReadStatus, progress: Any = None,
+                       taker: Any = None) -> Iterator[list[Frame]]:
+        return read_frame_batches(path, status, progress)
 
     with monkeypatch.context() as patch:
         patch.setattr(FlowTable, "add_frame", every_packet_decoded)
+        patch.setattr(reading, "read_frame_batches", frame_by_frame)
         return read_capture(path)
 
 

@@ -14,10 +14,11 @@ import dataclasses
 from operator import attrgetter
 from typing import Any
 
+from auditor.capture.flow_spill import Record, record_flow
 from auditor.capture.flow_table import FlowState, ip_text
 from auditor.names.dns_index import DnsIndex
 from auditor.names.domains import is_ip_address
-from auditor.records import Flow, HostSource, Media, Orientation, Transport, Visibility
+from auditor.records import Flow, HostSource, Media, Transport, Visibility
 
 # What a protocol label says about visibility: every label the inspector sets is in one set
 # (Google QUIC's and Agora's hellos are readable, but what follows them is not; Zoom and
@@ -32,9 +33,6 @@ SNI_SOURCES = {"sni": HostSource.SNI, "quic-sni": HostSource.QUIC_SNI,
 # Where a server name was stated, in name_evidence (default: the client's first handshake).
 SNI_PLACES = {"sd-rtn-sni": "the client's Agora SD-RTN hello"}
 
-_TRANSPORTS = {t.value: t for t in Transport}
-_ORIENTATIONS = {o.value: o for o in Orientation}
-_HOST_SOURCES = {s.value: s for s in HostSource}
 _media_values = attrgetter(*(f.name for f in dataclasses.fields(Media)))
 
 Facts = tuple[Any, ...]
@@ -97,46 +95,32 @@ def named_flow(facts: Facts, flow_id: str, dns_index: DnsIndex,
                names_cache: dict[str, tuple[str, ...]]) -> Flow:
     """The Flow of `facts`, named from the capture's DNS when its payloads stated no name
     (`names_cache`: every DNS name for each server address, filled as it goes)."""
-    host, host_source, evidence = facts[HOST], _HOST_SOURCES[facts[HOST_SOURCE]], facts[EVIDENCE]
+    return record_flow(named_record(facts, flow_id, dns_index, names_cache))
+
+
+def named_record(facts: Facts, flow_id: str, dns_index: DnsIndex,
+                 names_cache: dict[str, tuple[str, ...]]) -> Record:
+    """`named_flow`'s Flow as the plain values a flow store keeps (flow_spill.flow_record),
+    made straight from the facts."""
+    host, host_source, evidence = facts[HOST], facts[HOST_SOURCE], facts[EVIDENCE]
     server_ip = facts[SERVER_IP]
     if host is None:
         dns = dns_index.name_at(server_ip, facts[TS_FIRST], facts[TS_LAST])
         if dns is not None:
-            host, host_source, evidence = dns.name, HostSource.DNS, dns.evidence
+            host, host_source, evidence = dns.name, _DNS_SOURCE, dns.evidence
     dns_names = names_cache.get(server_ip)
     if dns_names is None:
         dns_names = names_cache[server_ip] = dns_index.names_for(server_ip)
     app_proto = facts[APP_PROTO]
-    media = facts[MEDIA]
-    return Flow(
-        flow_id=flow_id,
-        ts_start=facts[TS_FIRST],
-        ts_end=facts[TS_LAST],
-        transport=_TRANSPORTS[facts[TRANSPORT]],
-        client_ip=facts[CLIENT_IP],
-        client_port=facts[CLIENT_PORT],
-        server_ip=server_ip,
-        server_port=facts[SERVER_PORT],
-        orientation=_ORIENTATIONS[facts[ORIENTATION]],
-        host=host,
-        host_source=host_source,
-        app_proto=app_proto,
-        bytes_up=facts[BYTES_UP],
-        bytes_down=facts[BYTES_DOWN],
-        packets_up=facts[PACKETS_UP],
-        packets_down=facts[PACKETS_DOWN],
-        visibility=visibility_of(app_proto),
-        sni=facts[SNI],
-        http_host=facts[HTTP_HOST],
-        alpn=facts[ALPN],
-        dns_names=dns_names or None,
-        name_evidence=evidence,
-        tunnel=facts[TUNNEL],
-        vlan=facts[VLAN],
-        method=facts[METHOD],
-        url=facts[URL],
-        media=Media(*media) if media is not None else None,
-    )
+    visibility = _VISIBILITY.get(app_proto)
+    # In the order of FLOW_FIELDS; what a capture does not tell (messages, HTTP status and
+    # version, content types, error) is None.
+    return (flow_id, facts[TS_FIRST], facts[TS_LAST], facts[TRANSPORT], facts[CLIENT_IP],
+            facts[CLIENT_PORT], server_ip, facts[SERVER_PORT], facts[ORIENTATION], host,
+            host_source, app_proto, facts[BYTES_UP], facts[BYTES_DOWN], facts[PACKETS_UP],
+            facts[PACKETS_DOWN], None, None, visibility, facts[SNI], facts[HTTP_HOST],
+            facts[ALPN], dns_names or None, evidence, facts[TUNNEL], facts[VLAN],
+            facts[METHOD], facts[URL], None, None, None, None, None, facts[MEDIA])
 
 
 def visibility_of(app_proto: str | None) -> Visibility | None:
@@ -146,3 +130,8 @@ def visibility_of(app_proto: str | None) -> Visibility | None:
     if app_proto in PLAINTEXT_PROTOS:
         return Visibility.PLAINTEXT
     return None
+
+
+_DNS_SOURCE = HostSource.DNS.value
+_VISIBILITY = {proto: Visibility.ENCRYPTED.value for proto in ENCRYPTED_PROTOS} | {
+    proto: Visibility.PLAINTEXT.value for proto in PLAINTEXT_PROTOS}

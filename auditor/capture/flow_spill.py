@@ -147,6 +147,7 @@ _ENUMS: dict[str, dict[str, Any]] = {
 }
 _ENUM_POSITIONS = tuple((FLOW_FIELDS.index(name), table) for name, table in _ENUMS.items())
 _MEDIA = FLOW_FIELDS.index("media")
+_TS_START = FLOW_FIELDS.index("ts_start")
 _MEDIA_FIELDS = tuple(f.name for f in dataclasses.fields(Media))
 _flow_values = attrgetter(*FLOW_FIELDS)
 _media_values = attrgetter(*_MEDIA_FIELDS)
@@ -189,8 +190,12 @@ class FlowStore(Sequence[Flow]):
 
     def append(self, flow: Flow, number: int) -> None:
         """Add the next flow, numbered `number` (larger than the previous one's)."""
-        self._spill.put(len(self.starts), flow_record(flow))
-        self.starts.append(flow.ts_start)
+        self.append_record(flow_record(flow), number)
+
+    def append_record(self, record: Record, number: int) -> None:
+        """Add the next flow as `flow_record` gives it, numbered `number`."""
+        self._spill.put(len(self.starts), record)
+        self.starts.append(record[_TS_START])
         self.numbers.append(number)
 
     def position(self, number: int) -> int | None:

@@ -25,6 +25,7 @@ import ipaddress
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from auditor.capture.headers import (
     ETHERTYPE_IPV4,
@@ -62,6 +63,8 @@ FinishedSink = Callable[["FlowState"], None]
 DnsMessageSink = Callable[["FlowState", float, DnsMessage], None]
 FlowKey = bytes  # source address, destination address, source and destination port
 _PORTS = struct.Struct("!HH")
+_U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
 # An Ethernet frame's type, then IPv4's version/IHL, total length, flags and fragment offset,
 # protocol, and the transport's ports (with a 20-byte IPv4 header).
 _FAST_FRAME = struct.Struct("!12xHBxHxxHxB8xHH")
@@ -145,6 +148,7 @@ class FlowTable:
         self._finished = finished
         self._dns_message = dns_message
         self._next_index = 0
+        self.frames = 0  # frames offered so far: the number of the one being accounted
         self._ts = 0.0
         self._current: FlowState | None = None
         self._clock = float("-inf")
@@ -167,6 +171,7 @@ class FlowTable:
         Packet made. Any other packet (a new flow, a TCP SYN, FIN or RST, a payload the
         flow's inspector wants, an idle flow, a tunnel port, a short header) takes the general
         way, headers.decode_frame then `add`, with the same result."""
+        self.frames += 1
         if linktype == LINKTYPE_ETHERNET and len(frame) >= 42:
             ethertype, version_ihl, total, flags_offset, proto, sport, dport = (
                 _FAST_FRAME.unpack_from(frame))
@@ -207,6 +212,37 @@ class FlowTable:
                             state.seen = clock
                             return
         self.add(ts, wirelen, decode_frame(linktype, frame), frame)
+
+    def frame_payload(self, state: FlowState, direction: int, proto: int, buf: Any,
+                       start: int, caplen: int, total: int, sport: int, dport: int,
+                       ts: float) -> None:
+        """The payload of a packet of an open flow that still wants it, counted already: a
+        frame `add_frame` takes without decoding (at `start` in `buf`, `caplen` bytes, its
+        IPv4 total length `total`), with the payload bounds headers.decode_frame gives."""
+        inspector = state.inspector
+        assert inspector is not None
+        end = 14 + total if total else caplen
+        if end > caplen:
+            end = caplen
+        if proto == PROTO_UDP:
+            first = 42
+            length = _U16.unpack_from(buf, start + 38)[0]
+            if length >= 8 and 34 + length < end:
+                end = 34 + length
+        else:
+            first = 34 + (buf[start + 46] >> 4) * 4
+            if first > end:
+                first = end
+        if end <= first:
+            return
+        self._ts, self._current = ts, state
+        data = buf[start + first:start + end]
+        if proto == PROTO_TCP:
+            inspector.tcp_payload(direction, _U32.unpack_from(buf, start + 38)[0], data)
+        else:
+            inspector.udp_payload(direction, sport, dport, data)
+        if inspector.done:
+            state.inspector = None
 
     def add(self, ts: float, wirelen: int, pkt: Packet, frame: bytes) -> None:
         """Account one decoded packet: one unpacking of the header fields, one dict lookup

@@ -27,6 +27,7 @@ from scapy.error import Scapy_Exception
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
 from auditor.capture.gzip_stream import RewindableStream
+from auditor.capture.read_buffer import CHUNK, Buffer, ReadState, refill_for
 from auditor.errors import InputError
 
 # scapy logs every oddity of a damaged file as a warning; vcaudit counts them instead.
@@ -34,7 +35,6 @@ logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 logging.getLogger("scapy").setLevel(logging.ERROR)
 
 PROGRESS_EVERY = 1 << 16
-CHUNK = 1 << 20  # bytes per read of an uncompressed capture
 # The largest frame kept whole: tcpdump's maximum snap length, which segmentation-offload
 # frames on loopback or `-i any` reach (scapy's readers keep up to this when asked).
 MAX_FRAME = 262144
@@ -47,7 +47,20 @@ _RECORD_ERRORS = (Scapy_Exception, ValueError, OverflowError, OSError, KeyError)
 # their compressed bytes.
 ProgressCallback = Callable[[int, int, int], None]
 Frame = tuple[float, int, bytes, int]  # timestamp, link type, frame bytes, wire length
-FrameStream = Generator[Frame, None, None]
+# Frames come in batches, the records cut from one read (or up to a progress report), so
+# that the one who takes them pays for one generator step per batch, not per packet.
+BatchStream = Generator[list[Frame], None, None]
+# Whole classic-pcap records of at most MAX_FRAME bytes are handed on straight from the buffer
+# they were read into, to a taker: take(buf, pos, size, limit) takes at most `limit` records
+# from buf[pos:size], stopping before one that is not whole in it or is longer, and says
+# where it stopped, how many it took and how many of those were captured shorter than they
+# were on the wire, with the frames it did not account for itself (in their order).
+RecordTaker = Callable[[Buffer, int, int, int], tuple[int, int, int, list[Frame]]]
+# What makes a taker, given the records' header decoder (seconds, sub-seconds, captured
+# length, wire length), the file's link type and the sub-second unit.
+RecordHeader = Callable[[Buffer, int], tuple[int, int, int, int]]
+TakerFactory = Callable[[RecordHeader, int, float], RecordTaker]
+_NO_LIMIT = 1 << 62
 
 
 @dataclass(slots=True)
@@ -72,6 +85,21 @@ def read_frames(
     Raises InputError if the file is not a pcap or pcapng capture. Damage after the first
     packet never raises: reading stops and `status.truncated` says where and why.
     """
+    for batch in read_frame_batches(path, status, progress):
+        yield from batch
+
+
+def read_frame_batches(
+    path: Path, status: ReadStatus, progress: ProgressCallback | None = None,
+    taker: TakerFactory | None = None,
+) -> Iterator[list[Frame]]:
+    """The frames of `read_frames`, in the same order, as lists: the records taken from one
+    read of the file, or single records read by scapy. A batch ends where progress is
+    reported, which happens once the batch has been taken, as with `read_frames`.
+
+    With `taker`, the ordinary records of a classic pcap file (uncompressed or not) go to the
+    taker it makes instead, straight from the buffer, and only the frames it gives back and
+    those scapy reads come as batches, all in the file's order."""
     status.file_size = os.path.getsize(path)
     reader = _open(path)
     is_ng = isinstance(reader, RawPcapNgReader)
@@ -79,13 +107,13 @@ def read_frames(
     if _gzip(reader) and not is_ng:
         stream = RewindableStream(reader.f)
         reader.f = stream
-        records = _pcap_records(reader, status, progress, stream)
+        records = _pcap_records(reader, status, progress, taker, stream)
     elif _gzip(reader):
         records = _scapy_records(reader, status, progress)
     elif is_ng:
         records = _pcapng_records(path, reader, status, progress)
     else:
-        records = _pcap_records(reader, status, progress)
+        records = _pcap_records(reader, status, progress, taker)
     try:
         yield from records
     finally:
@@ -98,48 +126,50 @@ def read_frames(
 
 
 def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None,
-                  stream: RewindableStream | None = None) -> FrameStream:
+                  taker: TakerFactory | None = None,
+                  stream: RewindableStream | None = None) -> BatchStream:
     """Records of a classic pcap file (`stream`: its gzip-compressed form, decompressed).
 
-    Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads; anything else (a record
-    longer than scapy keeps, the end of the file) is left to scapy's own reader, positioned at
-    that record, so the result is the same as reading every record with scapy.
+    Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads (by `taker`'s taker,
+    or made into frames here); anything else (a record longer than scapy keeps, the end of the
+    file) is left to scapy's own reader, positioned at that record, so the result is the same
+    as reading every record with scapy.
     """
     handle = reader.f
-    read = handle.read
+    refill = refill_for(handle, stream is None)
     unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
     linktype = reader.linktype
     divisor = 1e9 if reader.nano else 1e6
+    take = (taker or _frames_of_records)(unpack_from, linktype, divisor)
     mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1
     base = handle.tell()  # file offset of buf[0]
-    buf = b""
+    buf: Buffer = b""
     pos = size = 0
     count = cut = 0
     try:
         while True:
-            start = pos + 16
-            if start <= size:
-                sec, usec, caplen, wirelen = unpack_from(buf, pos)
-                end = start + caplen
-                if end <= size and caplen <= mtu:
-                    data = buf[start:end]
-                    pos = end
-                    count += 1
-                    if caplen < wirelen:
-                        cut += 1
-                    yield sec + usec / divisor, linktype, data, wirelen
-                    if count == next_report:
-                        next_report += report_every
-                        assert progress is not None
-                        progress(stream.compressed_position() if stream else base + pos,
-                                 status.file_size, count)
+            if pos + 16 <= size:
+                limit = next_report - count if report_every else _NO_LIMIT
+                pos, taken, short, frames = take(buf, pos, size, limit)
+                count += taken
+                cut += short
+                if frames:
+                    yield frames
+                if count == next_report:
+                    next_report += report_every
+                    assert progress is not None
+                    progress(stream.compressed_position() if stream else base + pos,
+                             status.file_size, count)
+                if taken == limit:
                     continue
+            if pos + 16 <= size:
+                caplen = unpack_from(buf, pos)[2]
                 wanted = 16 + caplen if caplen <= mtu else 0
             else:
                 wanted = 16
-            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+            if wanted and (refilled := refill(base, buf, pos, wanted)) is not None:
                 base, buf, pos, size = refilled
                 continue
             # The end of the file, or a record longer than kept whole: scapy reads it.
@@ -166,7 +196,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
                 status.truncated = f"file ends inside packet {count}"
             if meta.caplen < meta.wirelen:
                 cut += 1
-            yield meta.sec + meta.usec / divisor, linktype, data, meta.wirelen
+            yield [(meta.sec + meta.usec / divisor, linktype, data, meta.wirelen)]
             if count == next_report:
                 next_report += report_every
                 assert progress is not None
@@ -184,7 +214,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
 
 
 def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
-                    progress: ProgressCallback | None) -> FrameStream:
+                    progress: ProgressCallback | None) -> BatchStream:
     """Packets of an uncompressed pcapng file.
 
     Enhanced Packet Blocks of a known interface, whole and consistent, whose options cannot
@@ -194,15 +224,17 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
     reads on to the next packet.
     """
     handle = reader.f
-    read = handle.read
+    refill = refill_for(handle)
     mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1
     base = handle.tell()
-    buf = b""
+    buf: Buffer = b""
     last_ts = 0.0  # Simple Packet Blocks carry no time: they get the previous packet's
     pos = size = 0
     count = 0
+    batch: list[Frame] = []
+    append = batch.append
     unpack_from, tail_from, option_from, linktypes, resolutions = _pcapng_section(reader)
     try:
         while True:
@@ -230,8 +262,11 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                                 status.bad_times += 1
                             else:
                                 last_ts = ts
-                            yield last_ts, linktypes[interface], data, wirelen
+                            append((last_ts, linktypes[interface], data, wirelen))
                             if count == next_report:
+                                yield batch
+                                batch = []
+                                append = batch.append
                                 next_report += report_every
                                 assert progress is not None
                                 progress(base + pos, status.file_size, count)
@@ -243,7 +278,11 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                     wanted = 0
             else:
                 wanted = 28
-            if wanted and (refilled := _refill(read, base, buf, pos, wanted)) is not None:
+            if batch:
+                yield batch
+                batch = []
+                append = batch.append
+            if wanted and (refilled := refill(base, buf, pos, wanted)) is not None:
                 base, buf, pos, size = refilled
                 continue
             record_start = base + pos  # where the next block starts, to spot a cut-off one
@@ -265,7 +304,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
                     _pcapng_section(reader))
             count += 1
             last_ts = _pcapng_time(meta, last_ts, status)
-            yield last_ts, meta.linktype, data, meta.wirelen
+            yield [(last_ts, meta.linktype, data, meta.wirelen)]
             if count == next_report:
                 next_report += report_every
                 assert progress is not None
@@ -273,6 +312,31 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
     finally:
         status.packets = count
         status.bytes_read = base + pos
+
+
+def _frames_of_records(unpack_from: RecordHeader, linktype: int, divisor: float
+                       ) -> RecordTaker:
+    """The plain taker: each record taken becomes a frame, given back."""
+    mtu = MAX_FRAME
+
+    def take(buf: Buffer, pos: int, size: int, limit: int) -> tuple[int, int, int, list[Frame]]:
+        frames: list[Frame] = []
+        append = frames.append
+        taken = short = 0
+        while taken < limit and pos + 16 <= size:
+            sec, usec, caplen, wirelen = unpack_from(buf, pos)
+            start = pos + 16
+            end = start + caplen
+            if end > size or caplen > mtu:
+                break
+            append((sec + usec / divisor, linktype, buf[start:end], wirelen))
+            pos = end
+            taken += 1
+            if caplen < wirelen:
+                short += 1
+        return pos, taken, short, frames
+
+    return take
 
 
 def _pcapng_section(reader: Any) -> tuple[Any, Any, Any, list[int], list[int]]:
@@ -289,7 +353,7 @@ def _pcapng_section(reader: Any) -> tuple[Any, Any, Any, list[int], list[int]]:
     )
 
 
-def _plain_options(buf: bytes, pos: int, end: int, option_from: Any) -> bool:
+def _plain_options(buf: Buffer, pos: int, end: int, option_from: Any) -> bool:
     """Whether an EPB's options (buf[pos:end]) are ones scapy's reader accepts whatever
     their content: flags (code 2) of 4 or 0 bytes and process information indexes (0x8001,
     0x8003) of 4 bytes, which scapy decodes, and any other option, which it only keeps.
@@ -304,7 +368,7 @@ def _plain_options(buf: bytes, pos: int, end: int, option_from: Any) -> bool:
     return True
 
 
-def _after_scapy(handle: Any, base: int, buf: bytes, size: int) -> tuple[int, bytes, int, int]:
+def _after_scapy(handle: Any, base: int, buf: Buffer, size: int) -> ReadState:
     """The read state once scapy's reader has read on from a record: the buffered bytes stay
     in use when scapy stopped inside them (the file is then read on from the buffer's end)."""
     position = _position(handle)
@@ -315,7 +379,7 @@ def _after_scapy(handle: Any, base: int, buf: bytes, size: int) -> tuple[int, by
 
 
 def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None
-                   ) -> FrameStream:
+                   ) -> BatchStream:
     """Every record through scapy's reader (gzip-compressed files)."""
     raw = _raw_file(reader)
     is_ng = isinstance(reader, RawPcapNgReader)
@@ -339,13 +403,13 @@ def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback |
             count += 1
             if is_ng:
                 ts = _pcapng_time(meta, ts, status)
-                yield ts, meta.linktype, data, meta.wirelen
+                yield [(ts, meta.linktype, data, meta.wirelen)]
             else:
                 if _position(reader.f) < block_start[0] + 16 + meta.caplen:
                     status.truncated = f"file ends inside packet {count}"
                 if meta.caplen < meta.wirelen:
                     status.snaplen_cut += 1
-                yield meta.sec + meta.usec / divisor, linktype, data, meta.wirelen
+                yield [(meta.sec + meta.usec / divisor, linktype, data, meta.wirelen)]
             if progress is not None and count % PROGRESS_EVERY == 0:
                 progress(_position(raw), status.file_size, count)
     finally:
@@ -429,26 +493,6 @@ def _pcapng_time(meta: Any, previous: float, status: ReadStatus) -> float:
         status.bad_times += 1
         return previous
     return ts
-
-
-def _refill(read: Callable[[int], bytes], base: int, buf: bytes, pos: int,
-            wanted: int) -> tuple[int, bytes, int, int] | None:
-    """The read state with at least `wanted` more bytes (a whole chunk) after `pos`: the file
-    offset of the new buffer, the buffer, the position in it and its size; None at the end."""
-    more = _read_more(read, max(CHUNK, wanted))
-    if not more:
-        return None
-    buf = buf[pos:] + more
-    return base + pos, buf, 0, len(buf)
-
-
-def _read_more(read: Callable[[int], bytes], size: int) -> bytes:
-    """The next bytes of the file; b"" at its end or when it cannot be read (scapy too takes
-    a read error for the end of the capture)."""
-    try:
-        return read(size)
-    except (OSError, OverflowError):
-        return b""
 
 
 def _open(path: Path) -> Any:

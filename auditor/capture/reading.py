@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.capture.flow_facts import CLIENT_STREAM, DNS_QUERIES, flow_facts, named_flow
-from auditor.capture.flow_spill import FlowStore, RecordSpill
+from auditor.capture.flow_facts import CLIENT_STREAM, DNS_QUERIES, flow_facts, named_record
+from auditor.capture.flow_spill import FlowStore, RecordSpill, record_flow
 from auditor.capture.flow_table import TRANSPORT_OF_PROTO, FlowState, FlowTable
-from auditor.capture.headers import NonIpFrameError, PacketError
-from auditor.capture.reader import ProgressCallback, ReadStatus, read_frames
+from auditor.capture.headers import NonIpFrameError, PacketError, decode_frame
+from auditor.capture.reader import ProgressCallback, ReadStatus, read_frame_batches
+from auditor.capture.record_taker import pcap_taker
 from auditor.names.dns_index import DnsIndex, answers_from_message
 from auditor.personal_data.request_fields import RequestData
 from auditor.personal_data.scan import ScanContext, scan_names, scan_request
@@ -52,24 +53,33 @@ def read_capture(
     InputError if it is not a capture at all."""
     reading = CaptureReading(status=ReadStatus(path=str(path)))
     anomalies = reading.anomalies
-    packet_number = 0
 
     def note(kind: str, detail: str) -> None:
-        anomalies.add(Anomaly(kind, detail, packet=packet_number))
+        anomalies.add(Anomaly(kind, detail, packet=table.frames))
 
     ended = _EndedFlows(reading, flow_id_prefix)
     try:
         table = FlowTable(note, ended.add, ended.dns_message)
-        add = table.add_frame
+        add, add_packet = table.add_frame, table.add
         non_ip = reading.non_ip
-        for ts, linktype, data, wirelen in read_frames(path, reading.status, progress):
-            packet_number += 1
+
+        def general(ts: float, wirelen: int, linktype: int, data: bytes) -> None:
             try:
-                add(ts, wirelen, linktype, data)
+                add_packet(ts, wirelen, decode_frame(linktype, data), data)
             except NonIpFrameError as exc:
                 non_ip[exc.what] = non_ip.get(exc.what, 0) + 1
             except PacketError as exc:
                 note(exc.kind, exc.detail)
+
+        for batch in read_frame_batches(path, reading.status, progress,
+                                        pcap_taker(table, general)):
+            for ts, linktype, data, wirelen in batch:
+                try:
+                    add(ts, wirelen, linktype, data)
+                except NonIpFrameError as exc:
+                    non_ip[exc.what] = non_ip.get(exc.what, 0) + 1
+                except PacketError as exc:
+                    note(exc.kind, exc.detail)
         if reading.status.truncated:
             anomalies.add(Anomaly("capture-truncated", reading.status.truncated))
         table.finish_all()
@@ -120,12 +130,13 @@ class _EndedFlows:
             reading.other_ip[proto] = packets
         dns_index = DnsIndex(reading.dns_answers, self._local_resolution)
         names_cache: dict[str, tuple[str, ...]] = {}
+        names_queries = bool(scan.needles)
         for index, facts in self._facts.in_key_order():
-            flow = named_flow(facts, self.flow_id(index), dns_index, names_cache)
-            store.append(flow, index + 1)
-            if facts[CLIENT_STREAM] is not None or facts[DNS_QUERIES] is not None:
-                _scan_payloads(reading, flow, facts[CLIENT_STREAM], facts[DNS_QUERIES], scan,
-                               note)
+            record = named_record(facts, self.flow_id(index), dns_index, names_cache)
+            store.append_record(record, index + 1)
+            stream, queries = facts[CLIENT_STREAM], facts[DNS_QUERIES]
+            if stream is not None or (queries and names_queries):
+                _scan_payloads(reading, record_flow(record), stream, queries, scan, note)
         return store
 
     def close(self) -> None:
