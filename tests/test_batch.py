@@ -165,7 +165,7 @@ def test_the_batch_folder(tmp_path: Path) -> None:
     (other / "keep.txt").write_text("mine\n")
     refused = run("batch", TEAMS, "--out", other, "--force")
     assert refused.exit_code == EXIT_OUTPUT
-    assert "holds no vcaudit batch" in refused.stderr
+    assert "not a vcaudit batch folder (no batch.json)" in refused.stderr
     assert [p.name for p in other.iterdir()] == ["keep.txt"]
     out = tmp_path / "out"
     assert run("batch", TEAMS, ZOOM, "--out", out, "-j", "1").exit_code == 0

@@ -372,7 +372,7 @@ def test_the_output_folder(tmp_path: Path, sessions: dict[str, Path],
     assert not [p for p in default.iterdir() if p.name.startswith(".")]
     # --force never replaces a folder that holds no diff, such as a session.
     assert_one_line_error(run("diff", a, b, "--out", b, "--force"), EXIT_OUTPUT,
-                          "holds no vcaudit diff (no diff.json)")
+                          "not a vcaudit diff folder (no diff.json)")
     file = tmp_path / "file"
     file.write_text("x")
     assert_one_line_error(run("diff", a, b, "--out", file), EXIT_OUTPUT, "is not a folder")

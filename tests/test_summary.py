@@ -143,7 +143,7 @@ def test_the_output_folder(tmp_path: Path, sessions: dict[str, Path],
     assert run("summary", sessions["a"], "--out", out, "--force", "-q").exit_code == 0
     assert json.loads((out / "summary.json").read_text())["sessions"] == 1
     assert_one_line_error(run("summary", sessions["a"], "--out", sessions["b"], "--force"),
-                          EXIT_OUTPUT, "holds no vcaudit summary (no summary.json)")
+                          EXIT_OUTPUT, "not a vcaudit summary folder (no summary.json)")
 
 
 def test_the_table_is_a_function_of_report_documents(sessions: dict[str, Path]) -> None:

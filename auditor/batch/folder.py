@@ -24,7 +24,7 @@ from auditor.compare.across import summarise_sessions
 from auditor.compare.render.files import SummaryFile, render_summary
 from auditor.errors import OutputError
 from auditor.session.folder import write_atomically
-from auditor.session.out_folder import is_session_folder
+from auditor.session.out_folder import FolderKind, check_out_folder, is_session_folder
 from auditor.session.table_files import SessionTable
 
 BATCH_FILE = "batch.json"
@@ -33,6 +33,10 @@ SCHEMA = "vcaudit.batch/1"
 
 class BatchFolderError(OutputError):
     """The batch folder cannot be used, created or written; one line for the user."""
+
+
+# What --force replaces in a batch folder is removed by _remove_batch, not by file name.
+BATCH = FolderKind("batch", (BATCH_FILE,), frozenset(), BatchFolderError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +52,8 @@ class BatchRun:
 def prepare_batch_folder(out: Path, replace: bool) -> None:
     """Make `out` ready to take a batch (see the module's docstring); raises
     BatchFolderError before any work is done when it cannot."""
+    check_out_folder(out, replace, BATCH)
     if not out.exists():
-        if out.is_symlink():
-            raise BatchFolderError(f"{out}: a symbolic link that leads to no folder")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.mkdir(mode=0o700)
@@ -58,22 +61,12 @@ def prepare_batch_folder(out: Path, replace: bool) -> None:
         except OSError as exc:
             raise BatchFolderError(f"cannot create {out}: {exc.strerror or exc}") from exc
         return
-    if not out.is_dir():
-        raise BatchFolderError(f"{out}: exists and is not a folder (--out names the folder to "
-                               "write the batch into)")
     try:
         entries = list(out.iterdir())
     except OSError as exc:
         raise BatchFolderError(f"cannot use {out}: {exc.strerror or exc}") from exc
-    if not entries:
-        return
-    if not replace:
-        raise BatchFolderError(f"{out}: the folder exists and is not empty; choose a new or "
-                               "empty folder, or add --force to replace the batch in it")
-    if not (out / BATCH_FILE).is_file():
-        raise BatchFolderError(f"{out}: holds no vcaudit batch (no {BATCH_FILE}); --force only "
-                               "replaces a batch, so choose a new or empty folder")
-    _remove_batch(out, entries)
+    if entries:
+        _remove_batch(out, entries)
 
 
 def _remove_batch(out: Path, entries: list[Path]) -> None:

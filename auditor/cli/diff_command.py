@@ -19,20 +19,20 @@ import click
 from auditor.cli.errors import EXIT_FAIL_ON, errors_as_exit_codes
 from auditor.cli.lists import chosen_lists, lists_options, load_for_command
 from auditor.cli.options import app_option, force_option, rules_option, scan_options
-from auditor.cli.output_folder import OutputKind, new_output_folder
+from auditor.cli.output_folder import new_output_folder, output_kind
 from auditor.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from auditor.classify.catalog import Catalog
-    from auditor.cli.output_folder import OutputTarget
     from auditor.compare.diff import ReportDiff
     from auditor.personal_data.scan import ScanContext
+    from auditor.session.out_folder import OutputTarget
 
 SIDES = (("A", "before"), ("B", "after"))
 INPUT_SUFFIXES = frozenset({".pcap", ".pcapng", ".cap", ".gz", ".har", ".mitm", ".flows",
                             ".json"})
 CHANGES_SHOWN = 30  # sentences printed in the terminal; diff.md has them all
-DIFF_KIND = OutputKind("diff", "diff.json", frozenset({"diff.json", "diff.md", "diff.html"}),
+DIFF_KIND = output_kind("diff", "diff.json", frozenset({"diff.json", "diff.md", "diff.html"}),
                        frozenset(role for _, role in SIDES))
 
 

@@ -17,12 +17,12 @@ import click
 
 from auditor.cli.errors import errors_as_exit_codes
 from auditor.cli.options import force_option
-from auditor.cli.output_folder import OutputKind, new_output_folder
+from auditor.cli.output_folder import new_output_folder, output_kind
 
 if TYPE_CHECKING:
     from auditor.compare.across import SessionsTable
 
-SUMMARY_KIND = OutputKind("summary", "summary.json", frozenset({
+SUMMARY_KIND = output_kind("summary", "summary.json", frozenset({
     "summary.json", "summary.md", "summary.html", "summary.csv"}))
 OUTSIDE_SHOWN = 8  # organisations outside the first party named per app in the terminal
 

@@ -1,11 +1,13 @@
-"""The `--out` folder: whether a new session may be written there, and writing it so that it
-appears only once complete.
+"""The `--out` folder of every command that writes one (a session, a diff, a summary, a batch):
+whether it may take the output, and writing the output so that it appears only once complete.
 
-A folder that does not exist is created (owner-only) and removed again if the audit fails. An
-existing folder must be empty, or hold a vcaudit session and be given with --force; it keeps
-its mode (a warning says when other users can open it). In an existing folder the new session
-is written into a hidden folder inside it and moved into place at the end, so a failure leaves
-the old session as it was; the old session's files are then replaced and any other file kept.
+A folder that does not exist is created (owner-only) and removed again if the command fails,
+with the parents it created. An existing folder must be empty, or hold the same kind of output
+(one of its marker files) and be given with --force; it keeps its mode (a warning says when
+other users can open it). In an existing folder the new output is written into a hidden
+folder inside it and moved into place at the end, so a failure leaves the old output as it
+was; the old output's files (and the sub-folders it writes anew) are then replaced and any
+other file is kept.
 """
 
 from __future__ import annotations
@@ -15,71 +17,86 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.errors import OutputError
 from auditor.session.folder import (
     DEFAULT_PARENT,
-    FLOW_LOG,
     SESSION_FILES,
     SESSION_MARKERS,
-    SESSION_META,
     SessionFolderError,
     create_session_folder,
 )
 
 
 @dataclass(frozen=True, slots=True)
-class SessionTarget:
-    """Where a new session goes: written into `work`, in place at `folder` once complete."""
+class FolderKind:
+    """A kind of output folder: what it holds, the files that mark it, what it writes (what
+    --force replaces) and the error its problems raise."""
+
+    name: str  # "session", "diff", "summary", "batch"
+    markers: tuple[str, ...]  # a folder holding any of these holds this kind of output
+    files: frozenset[str]
+    error: type[OutputError]
+    folders: frozenset[str] = frozenset()  # sub-folders it writes anew (a diff's sessions)
+
+
+SESSION = FolderKind("session", SESSION_MARKERS, SESSION_FILES, SessionFolderError)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTarget:
+    """Where new output goes: written into `work`, in place at `folder` once complete."""
 
     folder: Path
     work: Path
     warning: str | None = None  # about an existing folder other users can open
 
 
+
 def is_session_folder(folder: Path) -> bool:
     """Whether a folder holds a vcaudit session (its flow log or its session.json)."""
-    return any((folder / name).is_file() for name in SESSION_MARKERS)
+    return holds(folder, SESSION)
 
 
-def check_out_folder(out: Path, replace: bool = False) -> None:
-    """Refuse an `--out` that cannot take a new session, before any work is done.
+def holds(folder: Path, kind: FolderKind) -> bool:
+    """Whether `folder` holds output of `kind` (one of its marker files)."""
+    return any((folder / name).is_file() for name in kind.markers)
+
+
+def check_out_folder(out: Path, replace: bool = False, kind: FolderKind = SESSION) -> None:
+    """Refuse an `--out` that cannot take new output of `kind`, before any work is done.
 
     A folder that does not exist yet, or is empty, is fine. One that holds anything is refused
-    unless `replace` (--force), and even then unless it holds a vcaudit session: --force
-    replaces a session, never a folder of other files."""
+    unless `replace` (--force), and even then unless it holds that kind of output: --force
+    replaces a session (a diff, ...), never a folder of other files."""
+    error = kind.error
     if not out.exists():
         if out.is_symlink():
-            raise SessionFolderError(f"{out}: a symbolic link that leads to no folder")
-        _check_creatable(out)
+            raise error(f"{out}: a symbolic link that leads to no folder")
+        existing = next((p for p in out.absolute().parents if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise error(f"cannot create {kind.name} folder {out}: {existing} is not a folder")
         return
     if not out.is_dir():
-        raise SessionFolderError(f"{out}: exists and is not a folder (--out names the session "
-                                 "folder to write)")
+        raise error(f"{out}: exists and is not a folder (--out names the folder to write the "
+                    f"{kind.name} into)")
     try:
         empty = next(out.iterdir(), None) is None
     except OSError as exc:
-        raise SessionFolderError(f"cannot use {out} as the session folder: "
-                                 f"{exc.strerror or exc}") from exc
+        raise error(f"cannot use {out} as the {kind.name} folder: "
+                    f"{exc.strerror or exc}") from exc
     if empty:
         return
     if not replace:
-        raise SessionFolderError(f"{out}: the folder exists and is not empty; choose a new or "
-                                 "empty folder, or add --force to replace the session in it")
-    if not is_session_folder(out):
-        raise SessionFolderError(f"{out}: not a vcaudit session folder (no {FLOW_LOG} or "
-                                 f"{SESSION_META}); --force only replaces a session, so choose "
-                                 "a new or empty folder")
-
-
-def _check_creatable(out: Path) -> None:
-    existing = next((p for p in out.absolute().parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise SessionFolderError(f"cannot create session folder {out}: {existing} is not a "
-                                 "folder")
+        raise error(f"{out}: the folder exists and is not empty; choose a new or empty folder, "
+                    f"or add --force to replace the {kind.name} in it")
+    if not holds(out, kind):
+        raise error(f"{out}: not a vcaudit {kind.name} folder (no {' or '.join(kind.markers)});"
+                    f" --force only replaces a {kind.name}, so choose a new or empty folder")
 
 
 def access_warning(folder: Path) -> str | None:
@@ -96,26 +113,40 @@ def access_warning(folder: Path) -> str | None:
 
 @contextmanager
 def new_session(out: Path | None, session_id: str, replace: bool = False
-                ) -> Iterator[SessionTarget]:
+                ) -> Iterator[OutputTarget]:
     """Where to write a new session (`out`, or a new folder under ./vcaudit-reports/ named
     after `session_id`); see the module's docstring. Raises SessionFolderError."""
+    with new_output(out, SESSION, replace,
+                    lambda: create_session_folder(out, session_id)) as target:
+        yield target
+
+
+@contextmanager
+def new_output(out: Path | None, kind: FolderKind, replace: bool,
+               create: Callable[[], Path]) -> Iterator[OutputTarget]:
+    """Where to write new output of `kind`: into a hidden folder inside an existing `out`,
+    moved into place at the end; else into the folder `create` makes (`out`, or a new one
+    under ./vcaudit-reports/), removed with the parents it needed if the work fails. See the
+    module's docstring; raises `kind.error`."""
     if out is not None and out.exists():
-        check_out_folder(out, replace)
+        check_out_folder(out, replace, kind)
         try:
             work = Path(tempfile.mkdtemp(prefix=".vcaudit-new-", dir=out))
         except OSError as exc:
-            raise SessionFolderError(f"cannot write in {out}: {exc.strerror or exc}") from exc
+            raise kind.error(f"cannot write in {out}: {exc.strerror or exc}") from exc
         try:
-            yield SessionTarget(out, work, access_warning(out))
-            _move_into_place(work, out)
+            yield OutputTarget(out, work, access_warning(out))
+            _move_into_place(work, out, kind)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
+    if out is not None:
+        check_out_folder(out, replace, kind)
     leaf = out if out is not None else DEFAULT_PARENT
     missing = [p for p in (leaf, *leaf.parents) if not p.exists()]
-    folder = create_session_folder(out, session_id)
+    folder = create()
     try:
-        yield SessionTarget(folder, folder)
+        yield OutputTarget(folder, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         for parent in missing:  # the parents this created, innermost first, if still empty
@@ -124,13 +155,16 @@ def new_session(out: Path | None, session_id: str, replace: bool = False
         raise
 
 
-def _move_into_place(work: Path, folder: Path) -> None:
+def _move_into_place(work: Path, folder: Path, kind: FolderKind) -> None:
     try:
         written = {entry.name for entry in work.iterdir()}
         for name in sorted(written):
-            os.replace(work / name, folder / name)
-        for name in SESSION_FILES - written:
-            (folder / name).unlink(missing_ok=True)  # left by the session replaced
+            target = folder / name
+            if name in kind.folders and target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # a sub-folder of the output replaced: a diff's session
+            os.replace(work / name, target)
+        for name in kind.files - written:
+            (folder / name).unlink(missing_ok=True)  # left by the output replaced
     except OSError as exc:
-        raise SessionFolderError(f"cannot write the session into {folder}: "
-                                 f"{exc.strerror or exc}") from exc
+        raise kind.error(f"cannot write the {kind.name} into {folder}: "
+                         f"{exc.strerror or exc}") from exc
