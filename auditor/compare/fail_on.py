@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from auditor.compare.diff import OrganisationChange, ReportDiff
 from auditor.compare.wording import Namer
-from auditor.report.fail_conditions import FailOnError
+from auditor.report.fail_conditions import parse_fail_on
 
 CATEGORY_CONDITIONS = {f"new-{c}": c for c in ("ad-tech", "analytics", "third-party", "unknown")}
 DIFF_CONDITIONS = (*CATEGORY_CONDITIONS, "new-pii", "new-identity", "new-pinning")
@@ -30,14 +30,7 @@ def _plain(text: str) -> str:
 def parse_diff_fail_on(spec: str | None) -> list[str]:
     """`new-ad-tech,new-pii` -> ["new-ad-tech", "new-pii"]; raises FailOnError (a usage
     error) for an unknown condition."""
-    if not spec:
-        return []
-    conditions = list(dict.fromkeys(c.strip().lower() for c in spec.split(",") if c.strip()))
-    unknown = [c for c in conditions if c not in DIFF_CONDITIONS]
-    if unknown:
-        raise FailOnError(f"unknown --fail-on condition(s) {', '.join(unknown)}; choose from "
-                          f"{', '.join(DIFF_CONDITIONS)}")
-    return conditions
+    return parse_fail_on(spec, DIFF_CONDITIONS)
 
 
 def matched_diff_conditions(diff: ReportDiff, conditions: list[str],

@@ -13,6 +13,7 @@ can gate on them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.errors import UsageError
@@ -27,15 +28,17 @@ class FailOnError(UsageError):
     """An unknown --fail-on condition."""
 
 
-def parse_fail_on(spec: str | None) -> list[str]:
-    """`ad-tech,analytics-pii` -> ["ad-tech", "analytics-pii"]; raises FailOnError."""
+def parse_fail_on(spec: str | None, known: Sequence[str] | None = None) -> list[str]:
+    """`ad-tech,analytics-pii` -> ["ad-tech", "analytics-pii"], each once, among `known`
+    (default: a report's CONDITIONS); raises FailOnError for an unknown one."""
     if not spec:
         return []
+    choices = sorted(CONDITIONS) if known is None else list(known)
     conditions = list(dict.fromkeys(c.strip().lower() for c in spec.split(",") if c.strip()))
-    unknown = [c for c in conditions if c not in CONDITIONS]
+    unknown = [c for c in conditions if c not in choices]
     if unknown:
         raise FailOnError(f"unknown --fail-on condition(s) {', '.join(unknown)}; choose from "
-                          f"{', '.join(sorted(CONDITIONS))}")
+                          f"{', '.join(choices)}")
     return conditions
 
 
