@@ -7,11 +7,10 @@ tables, never from report text.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from html import escape
 
 from auditor.records import CATEGORY_ORDER
+from auditor.report.render.page.shell import self_contained_page
 from auditor.report.render.text_safety import html_cell
 
 STYLE = """
@@ -34,9 +33,6 @@ th,td{border-color:#444}.muted{color:#aaa}svg.bars rect.b{fill:#5dade2}}
 @media print{body{margin:0;max-width:none}.wide{overflow:visible}
 .badge{color:#000;border:1px solid #000;background:none}}
 """
-STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-CONTENT_SECURITY_POLICY = (f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; "
-                           "img-src data:; base-uri 'none'; form-action 'none'")
 BADGE_CLASSES = frozenset({*(c.value for c in CATEGORY_ORDER), "added", "removed", "changed",
                            "unchanged"})
 BAR_WIDTH = 160
@@ -45,16 +41,7 @@ BAR_MIN = 2  # pixels: a category with any bytes stays visible next to a large o
 
 def html_page(title: str, body: list[str]) -> str:
     """The whole page: `title` is plain text (escaped here), `body` HTML already escaped."""
-    head = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
-        '<meta name="referrer" content="no-referrer">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{STYLE}</style></head><body>",
-    ]
-    return "\n".join([*head, *body, "</body></html>"]) + "\n"
+    return self_contained_page(title, body, STYLE)
 
 
 def badge(label: str, kind: str | None = None) -> str:

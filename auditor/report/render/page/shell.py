@@ -22,21 +22,28 @@ def source_hash(text: str) -> str:
     return f"'sha256-{digest}'"
 
 
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src {source_hash(STYLE)}; script-src {source_hash(SCRIPT)}; "
-    "img-src data:; base-uri 'none'; form-action 'none'")
-
-
-def html_document(title: str, body: list[str]) -> str:
-    """The whole page: `title` is plain text (escaped here), `body` HTML already escaped."""
+def self_contained_page(title: str, body: list[str], style: str,
+                        script: str | None = None) -> str:
+    """A whole page with its style sheet (and script) inline, allowed by their hashes alone:
+    `title` is plain text (escaped here), `body` HTML already escaped. report.html, diff.html
+    and summary.html are such pages."""
+    scripts = f" script-src {source_hash(script)};" if script is not None else ""
+    policy = (f"default-src 'none'; style-src {source_hash(style)};{scripts} img-src data:; "
+              "base-uri 'none'; form-action 'none'")
     head = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="color-scheme" content="light dark">',
         f"<title>{escape(title)}</title>",
-        f"<style>{STYLE}</style></head><body>",
+        f"<style>{style}</style></head><body>",
     ]
-    return "\n".join([*head, *body, f"<script>{SCRIPT}</script>", "</body></html>"]) + "\n"
+    tail = [f"<script>{script}</script>"] if script is not None else []
+    return "\n".join([*head, *body, *tail, "</body></html>"]) + "\n"
+
+
+def html_document(title: str, body: list[str]) -> str:
+    """report.html: `title` is plain text (escaped here), `body` HTML already escaped."""
+    return self_contained_page(title, body, STYLE, SCRIPT)
