@@ -23,7 +23,7 @@ from scapy.packet import Packet, Raw
 from auditor.capture import read_buffer, reader, reading
 from auditor.capture.flow_facts import named_record
 from auditor.capture.flow_spill import flow_record, record_flow
-from auditor.capture.flow_table import FlowTable
+from auditor.capture.flow_table import _FAST_FRAME, FlowTable
 from auditor.capture.headers import decode_frame
 from auditor.capture.reader import Frame, ReadStatus, read_frame_batches, read_frames
 from auditor.capture.reading import CaptureReading, read_capture
@@ -145,6 +145,46 @@ def test_the_taker_counts_what_decoding_every_frame_counts(
     else:
         assert general["snaplen_cut"] > 300
     assert everything(read_capture(path)) == general
+
+
+@pytest.mark.parametrize(("transport", "sport", "dport"), [
+    (UDP, 50000, 1900), (TCP, 40000, 443), (UDP, 4789, 2152)])
+def test_the_shortcut_reads_the_transports_ports(transport: Any, sport: int,
+                                                 dport: int) -> None:
+    """The ports the shortcut checks for tunnels (GTP-U 2152, VXLAN 4789) and hands on with a
+    payload are the transport header's, bytes 34 to 38 of the frame."""
+    data = bytes(frame(0, IP(src=CLIENT, dst="239.255.255.250")
+                       / transport(sport=sport, dport=dport) / Raw(b"x")))
+    assert _FAST_FRAME.unpack_from(data)[-2:] == (sport, dport)
+    if dport != 2152:
+        packet = decode_frame(1, data)
+        assert (packet.sport, packet.dport) == (sport, dport)
+
+
+def big_endian(path: Path) -> Path:
+    """`path` (a little-endian pcap) written in big-endian byte order, as a big-endian
+    machine writes it."""
+    data = path.read_bytes()
+    out = bytearray(struct.pack(">IHHiIII", *struct.unpack_from("<IHHiIII", data, 0)))
+    pos = 24
+    while pos + 16 <= len(data):
+        sec, usec, caplen, wirelen = struct.unpack_from("<IIII", data, pos)
+        out += struct.pack(">IIII", sec, usec, caplen, wirelen)
+        out += data[pos + 16 : pos + 16 + caplen]
+        pos += 16 + caplen
+    swapped = path.with_name(f"be-{path.name}")
+    swapped.write_bytes(bytes(out))
+    return swapped
+
+
+def test_a_big_endian_pcap_is_taken_the_same(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_pcap(tmp_path / "call.pcap", mixed_call())
+    swapped = big_endian(path)
+    assert swapped.read_bytes()[:4] == b"\xa1\xb2\xc3\xd4"
+    general = everything(read_frame_by_frame(swapped, monkeypatch))
+    assert everything(read_capture(swapped)) == general
+    assert general == everything(read_capture(path))
 
 
 def test_the_taker_counts_most_packets_itself(tmp_path: Path,

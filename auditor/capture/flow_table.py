@@ -66,8 +66,8 @@ _PORTS = struct.Struct("!HH")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
 # An Ethernet frame's type, then IPv4's version/IHL, total length, flags and fragment offset,
-# protocol, and the transport's ports (with a 20-byte IPv4 header).
-_FAST_FRAME = struct.Struct("!12xHBxHxxHxB8xHH")
+# protocol, and the transport's ports (bytes 34 to 38, after a 20-byte IPv4 header).
+_FAST_FRAME = struct.Struct("!12xHBxHxxHxB10xHH")
 
 
 class FlowState:

@@ -56,10 +56,9 @@ BatchStream = Generator[list[Frame], None, None]
 # where it stopped, how many it took and how many of those were captured shorter than they
 # were on the wire, with the frames it did not account for itself (in their order).
 RecordTaker = Callable[[Buffer, int, int, int], tuple[int, int, int, list[Frame]]]
-# What makes a taker, given the records' header decoder (seconds, sub-seconds, captured
-# length, wire length), the file's link type and the sub-second unit.
-RecordHeader = Callable[[Buffer, int], tuple[int, int, int, int]]
-TakerFactory = Callable[[RecordHeader, int, float], RecordTaker]
+# What makes a taker, given the records' byte order ("<" or ">", for their headers: seconds,
+# sub-seconds, captured length, wire length), the file's link type and the sub-second unit.
+TakerFactory = Callable[[str, int, float], RecordTaker]
 _NO_LIMIT = 1 << 62
 
 
@@ -140,7 +139,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
     unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
     linktype = reader.linktype
     divisor = 1e9 if reader.nano else 1e6
-    take = (taker or _frames_of_records)(unpack_from, linktype, divisor)
+    take = (taker or _frames_of_records)(reader.endian, linktype, divisor)
     mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1
@@ -314,10 +313,10 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
         status.bytes_read = base + pos
 
 
-def _frames_of_records(unpack_from: RecordHeader, linktype: int, divisor: float
-                       ) -> RecordTaker:
+def _frames_of_records(endian: str, linktype: int, divisor: float) -> RecordTaker:
     """The plain taker: each record taken becomes a frame, given back."""
     mtu = MAX_FRAME
+    unpack_from = struct.Struct(endian + "IIII").unpack_from
 
     def take(buf: Buffer, pos: int, size: int, limit: int) -> tuple[int, int, int, list[Frame]]:
         frames: list[Frame] = []

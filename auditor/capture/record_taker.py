@@ -13,10 +13,11 @@ next look for idle flows): it is the table's loop over records, kept in a module
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
-from auditor.capture.flow_table import _FAST_FRAME, _TCP_CONTROL, FlowTable
+from auditor.capture.flow_table import _TCP_CONTROL, FlowTable
 from auditor.capture.headers import (
     ETHERTYPE_IPV4,
     LINKTYPE_ETHERNET,
@@ -27,6 +28,10 @@ from auditor.capture.headers import (
 )
 
 MAX_RECORD = 262144  # reader.MAX_FRAME: longer records are left to the reader
+# A record's header, then its frame's Ethernet type, IPv4 version/IHL, total length (two
+# bytes), flags and fragment offset, protocol, and the transport's ports (frame bytes 34-38).
+_RECORD_FIELDS = "IIII12xHBxBBxxHxB10xHH"
+_RECORD_SIZE = 16 + 38
 # A record the taker leaves to the general way: (time, wire length, link type, frame).
 GeneralFrame = Callable[[float, int, int, bytes], None]
 Taker = Callable[[Any, int, int, int], tuple[int, int, int, list[Any]]]
@@ -36,22 +41,34 @@ def pcap_taker(table: FlowTable, general: GeneralFrame) -> Callable[[Any, int, f
     """A reader.TakerFactory whose takers account records into `table`, leaving to `general`
     every record that add_frame would decode."""
 
-    def factory(header: Any, linktype: int, divisor: float) -> Taker:
-        return _RecordTaker(table, general, header, linktype, divisor).take
+    def factory(endian: str, linktype: int, divisor: float) -> Taker:
+        return _RecordTaker(table, general, endian, linktype, divisor).take
 
     return factory
 
 
 class _RecordTaker:
-    """The taker for one file (its records' header decoder, link type and time unit)."""
+    """The taker for one file (its records' byte order, link type and time unit).
 
-    def __init__(self, table: FlowTable, general: GeneralFrame, header: Any, linktype: int,
+    A record's header and its frame's Ethernet, IPv4 and transport fields are read in one
+    unpacking, in the file's byte order: the frame's 16-bit fields (big-endian on the wire)
+    are then compared with constants in that order, and turned into numbers only when they
+    are handed on; the IPv4 total length is read as its two bytes."""
+
+    def __init__(self, table: FlowTable, general: GeneralFrame, endian: str, linktype: int,
                  divisor: float) -> None:
         self._table = table
         self._general = general
-        self._header = header
         self._linktype = linktype
         self._divisor = divisor
+        self._header = struct.Struct(endian + "IIII").unpack_from
+        self._record = (struct.Struct(endian + _RECORD_FIELDS).unpack_from
+                        if linktype == LINKTYPE_ETHERNET else None)
+        self._swapped = struct.pack(endian + "H", 1) != b"\x00\x01"  # not big-endian
+        order = _swap if self._swapped else int
+        self._ipv4, self._gtp, self._vxlan = (order(ETHERTYPE_IPV4), order(PORT_GTP_U),
+                                              order(PORT_VXLAN))
+        self._fragment_bits = order(0x3FFF)
 
     def take(self, buf: Any, pos: int, size: int,
              limit: int) -> tuple[int, int, int, list[Any]]:
@@ -60,8 +77,8 @@ class _RecordTaker:
         The capture's clock is kept here while records are counted and handed back to the
         table before anything of it runs (a look for idle flows, the general way)."""
         table, general, header, divisor = self._table, self._general, self._header, self._divisor
-        linktype = self._linktype
-        fast = _FAST_FRAME.unpack_from if linktype == LINKTYPE_ETHERNET else None
+        linktype, record, swapped = self._linktype, self._record, self._swapped
+        ipv4, gtp, vxlan, fragment_bits = self._ipv4, self._gtp, self._vxlan, self._fragment_bits
         udp, tcp = table._udp, table._tcp
         payload = table.frame_payload
         clock, next_scan = table._clock, table._next_scan
@@ -69,9 +86,14 @@ class _RecordTaker:
         short = taken = 0
         for taken in range(limit):  # `taken`: the records taken before this one
             start = pos + 16
-            if start > size:
+            if record is not None and pos + _RECORD_SIZE <= size:
+                (sec, usec, caplen, wirelen, ethertype, version_ihl, total_high, total_low,
+                 flags_offset, proto, sport, dport) = record(buf, pos)
+            elif start <= size:
+                sec, usec, caplen, wirelen = header(buf, pos)
+                ethertype = -1  # not read: the general way
+            else:
                 break
-            sec, usec, caplen, wirelen = header(buf, pos)
             end = start + caplen
             if end > size or caplen > MAX_RECORD:
                 break
@@ -79,51 +101,51 @@ class _RecordTaker:
             if caplen < wirelen:
                 short += 1
             ts = sec + usec / divisor
-            if fast is not None and caplen >= 42:
-                ethertype, version_ihl, total, flags_offset, proto, sport, dport = fast(
-                    buf, start)
-                # The frame holds the whole IPv4 header and the transport's (its IP length,
-                # when given, covers them too): what decode_frame takes as it is.
-                if ethertype == ETHERTYPE_IPV4 and version_ihl == 0x45 \
-                        and not flags_offset & 0x3FFF and (
-                            (proto == PROTO_UDP and (total >= 28 or not total)
-                             and sport != PORT_GTP_U and dport != PORT_GTP_U
-                             and dport != PORT_VXLAN)
-                            or (proto == PROTO_TCP and caplen >= 54
-                                and (total >= 40 or not total) and buf[start + 46] >= 0x50)):
-                    if ts > clock:
-                        clock = ts
-                        if clock >= next_scan:
-                            table._clock = clock
+            # The frame holds the whole IPv4 header and the transport's (its IP length, when
+            # given, covers them too): what decode_frame takes as it is.
+            if ethertype == ipv4 and caplen >= 42 and version_ihl == 0x45 \
+                    and not flags_offset & fragment_bits and (
+                        (proto == PROTO_UDP
+                         and (total_high or total_low >= 28 or not total_low)
+                         and sport != gtp and dport != gtp and dport != vxlan)
+                        or (proto == PROTO_TCP and caplen >= 54
+                            and (total_high or total_low >= 40 or not total_low)
+                            and buf[start + 46] >= 0x50)):
+                if ts > clock:
+                    clock = ts
+                    if clock >= next_scan:
+                        table._clock = clock
+                        table.frames = first + taken + 1
+                        table._scan()
+                        next_scan = table._next_scan
+                key = start + 26
+                if proto == PROTO_UDP:
+                    entry = udp.get(buf[key:key + 12])
+                elif buf[start + 47] & _TCP_CONTROL:
+                    entry = None
+                else:
+                    entry = tcp.get(buf[key:key + 12])
+                if entry is not None:
+                    state, direction = entry
+                    if clock - state.seen <= state.idle:
+                        counts = state.counts
+                        if direction:
+                            counts[2] += 1
+                            counts[3] += wirelen
+                        else:
+                            counts[0] += 1
+                            counts[1] += wirelen
+                        state.ts_last = ts
+                        state.seen = clock
+                        if state.inspector is not None:
                             table.frames = first + taken + 1
-                            table._scan()
+                            table._clock = clock
+                            if swapped:
+                                sport, dport = _swap(sport), _swap(dport)
+                            payload(state, direction, proto, buf, start, caplen,
+                                    total_high << 8 | total_low, sport, dport, ts)
                             next_scan = table._next_scan
-                    key = start + 26
-                    if proto == PROTO_UDP:
-                        entry = udp.get(buf[key:key + 12])
-                    elif buf[start + 47] & _TCP_CONTROL:
-                        entry = None
-                    else:
-                        entry = tcp.get(buf[key:key + 12])
-                    if entry is not None:
-                        state, direction = entry
-                        if clock - state.seen <= state.idle:
-                            counts = state.counts
-                            if direction:
-                                counts[2] += 1
-                                counts[3] += wirelen
-                            else:
-                                counts[0] += 1
-                                counts[1] += wirelen
-                            state.ts_last = ts
-                            state.seen = clock
-                            if state.inspector is not None:
-                                table.frames = first + taken + 1
-                                table._clock = clock
-                                payload(state, direction, proto, buf, start, caplen, total,
-                                        sport, dport, ts)
-                                next_scan = table._next_scan
-                            continue
+                        continue
             table._clock = clock
             table.frames = first + taken + 1
             general(ts, wirelen, linktype, buf[start:end])
@@ -133,3 +155,8 @@ class _RecordTaker:
         table._clock = clock
         table.frames = first + taken
         return pos, taken, short, []
+
+
+def _swap(value: int) -> int:
+    """A 16-bit field read in the other byte order."""
+    return (value & 0xFF) << 8 | value >> 8
