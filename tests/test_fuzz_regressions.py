@@ -212,3 +212,26 @@ def test_a_saved_time_of_1e308_still_gives_every_report_file(tmp_path: Path,
     result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     assert '<section id="timeline">' in (out / "report.html").read_text()
+
+
+def test_undecodable_bytes_in_a_saved_flow_are_written_escaped(tmp_path: Path) -> None:
+    # Found by the fuzzer: mitmproxy decodes such bytes to lone surrogates, which UTF-8 cannot
+    # encode (UnicodeEncodeError writing report.json, exit 70).
+    handle = io.BytesIO()
+    FlowWriter(handle).add(tflow.tflow(resp=True))
+    state = tnetstring.loads(handle.getvalue())
+    state["request"]["path"] = b"/join?x=\xed\xa0\x80"
+    state["request"]["headers"].append((b"user-agent", b"app \xed\xa0\x80 \xff"))
+    path = tmp_path / "surrogates.mitm"
+    path.write_bytes(tnetstring.dumps(state))
+    out = tmp_path / "s"
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    for written in out.iterdir():
+        text = written.read_bytes().decode("utf-8")  # every file is valid UTF-8
+        if written.name == "flows.csv":
+            assert "\\udced\\udca0\\udc80" in text  # shown escaped
+    (line,) = (out / "flows.jsonl").read_text().splitlines()
+    assert json.loads(line)["url"].endswith("x=\udced\udca0\udc80")  # reads back as it was
+    rebuilt = CliRunner().invoke(main, ["report", str(out)])
+    assert rebuilt.exit_code == 0 and "damaged" not in rebuilt.stderr, rebuilt.stderr

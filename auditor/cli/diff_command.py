@@ -221,8 +221,6 @@ def _stem(path: Path) -> str:
 
 def _write(path: Path, text: str) -> None:
     from auditor.cli.output_folder import OutputFolderError
+    from auditor.session.folder import write_atomically
 
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    write_atomically(path, text, OutputFolderError)

@@ -43,6 +43,7 @@ def summary(folders: tuple[Path, ...], out: Path | None, force: bool, quiet: boo
     from auditor.cli.report_documents import read_report, session_folders
     from auditor.compare.across import summarise_sessions
     from auditor.compare.render.files import SummaryFile, render_summary
+    from auditor.session.folder import write_atomically
 
     if out is not None:
         check_output_folder(out, SUMMARY_KIND, force)
@@ -56,11 +57,8 @@ def summary(folders: tuple[Path, ...], out: Path | None, force: bool, quiet: boo
         if target.warning:
             click.echo(f"vcaudit: warning: {target.warning}", err=True)
         for kind in SummaryFile:
-            path = target.work / kind.value
-            try:
-                path.write_text(render_summary(kind, table), encoding="utf-8")
-            except OSError as exc:
-                raise OutputFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            write_atomically(target.work / kind.value, render_summary(kind, table),
+                             OutputFolderError)
     if quiet:
         click.echo(str(target.folder))
     else:

@@ -55,6 +55,10 @@ SESSION_FILES = frozenset({
 })
 DEFAULT_PARENT = Path("vcaudit-reports")
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False)
+# Text from traffic may hold lone surrogates (mitmproxy decodes undecodable bytes with
+# surrogateescape), which UTF-8 cannot encode: every file of a session writes them escaped
+# (`\udced`: in JSON, the escape that reads back as the same character).
+TEXT_ERRORS = "backslashreplace"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -118,8 +122,9 @@ class AppendLog:
         self.path = path
         self._flush_each = flush_each
         try:
-            self._handle: IO[str] = open(path, "a", encoding="utf-8",  # noqa: SIM115
-                                         buffering=-1 if flush_each else 1 << 20)
+            self._handle: IO[str] = open(  # noqa: SIM115
+                path, "a", encoding="utf-8", errors=TEXT_ERRORS,
+                buffering=-1 if flush_each else 1 << 20)
         except OSError as exc:
             raise SessionFolderError(f"cannot write {path}: {exc}") from exc
 
@@ -165,7 +170,7 @@ class FlowLog(AppendLog):
 def write_jsonl(path: Path, records: Iterable[Any]) -> None:
     """Write records (dataclasses) as JSON lines, replacing the file."""
     try:
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8", errors=TEXT_ERRORS) as handle:
             for record in records:
                 handle.write(json.dumps(record_to_dict(record), ensure_ascii=False) + "\n")
     except OSError as exc:
@@ -197,7 +202,8 @@ def _write_rows(path: Path, columns: tuple[str, ...], rows: Iterable[dict[str, A
     """A CSV table written a row at a time, replacing `path` atomically."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+        with open(temporary, "w", encoding="utf-8", errors=TEXT_ERRORS, newline="",
+                  buffering=1 << 20) as handle:
             writer = CsvRows(handle, columns)
             for row in rows:
                 writer.write(row)
@@ -214,7 +220,7 @@ def write_atomically(path: Path, text: str,
     is never half-written; a failure raises `error` naming the file."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8", errors=TEXT_ERRORS)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):  # never leave a half-written file behind

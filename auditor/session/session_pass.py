@@ -18,7 +18,12 @@ from auditor.report.build import BuiltReport, ReportBuilder
 from auditor.report.flow_rows import flow_line, shared_row
 from auditor.report.render.report_files import ReportFile
 from auditor.report.render.tables import CsvRows
-from auditor.session.folder import FlowLog, SessionFolderError, write_report_files
+from auditor.session.folder import (
+    TEXT_ERRORS,
+    FlowLog,
+    SessionFolderError,
+    write_report_files,
+)
 
 WRITE_BUFFER = 1 << 20
 
@@ -38,7 +43,7 @@ def write_session(folder: Path, session: SessionData,
     temporary = csv_path.with_name(f".{csv_path.name}.tmp")
     show_values = session.show_values
     try:
-        with open(temporary, "w", encoding="utf-8", newline="",
+        with open(temporary, "w", encoding="utf-8", errors=TEXT_ERRORS, newline="",
                   buffering=WRITE_BUFFER) as handle:
             rows = CsvRows(handle, FLOW_COLUMNS)
             for number, (flow, verdict) in enumerate(flows):
