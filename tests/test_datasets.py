@@ -237,3 +237,14 @@ def test_the_doc_names_every_column() -> None:
     media = FLOWS_SCHEMA.field("media").type
     for index in range(media.num_fields):
         assert f"`{media.field(index).name}`" in text
+
+
+def test_text_utf8_cannot_encode_is_written_escaped(tmp_path: Path) -> None:
+    """Lone surrogates from traffic (mitmproxy's surrogateescape) in a Parquet table: escaped
+    as in the CSV files, not a failed session."""
+    schema = pa.schema([pa.field("host", pa.string()), pa.field("flows", pa.int64())])
+    path = tmp_path / "t.parquet"
+    write_rows(path, schema, [{"host": "ok.example", "flows": 1},
+                              {"host": "x\udced\udca0.example", "flows": 2}])
+    assert pq.read_table(path).to_pylist() == [{"host": "ok.example", "flows": 1},
+                                               {"host": "x\\udced\\udca0.example", "flows": 2}]

@@ -166,10 +166,19 @@ def write_rows(path: Path, schema: pa.Schema, rows: Iterable[dict[str, Any]]) ->
 
 
 def _batch(rows: list[dict[str, Any]], schema: pa.Schema, reading: pa.Schema) -> pa.RecordBatch:
-    read = pa.RecordBatch.from_pylist(rows, schema=reading)
+    try:
+        read = pa.RecordBatch.from_pylist(rows, schema=reading)
+    except UnicodeEncodeError:  # lone surrogates from traffic: escaped, as the text files do
+        read = pa.RecordBatch.from_pylist([_encodable(row) for row in rows], schema=reading)
     columns = [_timestamps(read.column(i)) if field.type == TIMESTAMP else read.column(i)
                for i, field in enumerate(schema)]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _encodable(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with text UTF-8 cannot encode written with backslash escapes (`\\udced`)."""
+    return {key: value.encode("utf-8", "backslashreplace").decode("utf-8")
+            if isinstance(value, str) else value for key, value in row.items()}
 
 
 def _timestamps(seconds: pa.Array) -> pa.Array:
