@@ -66,8 +66,8 @@ def read_without_shortcut(path: Path, monkeypatch: pytest.MonkeyPatch) -> Captur
         table.add(ts, wirelen, decode_frame(linktype, frame), frame)
 
     def frame_by_frame(path: Path, status: ReadStatus, progress: Any = None,
-                       taker: Any = None) -> Iterator[list[Frame]]:
-        return read_frame_batches(path, status, progress)
+                       taker: Any = None, mapped: bool = True) -> Iterator[list[Frame]]:
+        return read_frame_batches(path, status, progress, None, mapped)
 
     with monkeypatch.context() as patch:
         patch.setattr(FlowTable, "add_frame", every_packet_decoded)

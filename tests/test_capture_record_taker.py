@@ -6,8 +6,11 @@ a record cut off, and in the progress reported."""
 
 from __future__ import annotations
 
+import faulthandler
 import gzip
+import os
 import random
+import resource
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet, Raw
 
-from auditor.capture import read_buffer, reader, reading
+from auditor.capture import background_read, read_buffer, reader, reading
 from auditor.capture.flow_facts import named_record
 from auditor.capture.flow_spill import flow_record, record_flow
 from auditor.capture.flow_table import _FAST_FRAME, FlowTable
@@ -105,9 +108,9 @@ def read_frame_by_frame(path: Path, monkeypatch: pytest.MonkeyPatch) -> CaptureR
         table.frames += 1
         table.add(ts, wirelen, decode_frame(linktype, data), data)
 
-    def no_taker(path: Path, status: ReadStatus, progress: Any = None,
-                 taker: Any = None) -> Iterator[list[Frame]]:
-        return read_frame_batches(path, status, progress)
+    def no_taker(path: Path, status: ReadStatus, progress: Any = None, taker: Any = None,
+                 mapped: bool = True) -> Iterator[list[Frame]]:
+        return read_frame_batches(path, status, progress, None, mapped)
 
     with monkeypatch.context() as patch:
         patch.setattr(FlowTable, "add_frame", decoded)
@@ -258,6 +261,45 @@ def test_a_record_cut_off_is_reported_alike_through_windows(
     pieces, pieces_status = read_through(path, monkeypatch, mapped=False)
     assert mapped == pieces and 100 < len(mapped) <= 120
     assert mapped_status.truncated is not None and mapped_status == pieces_status
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="reading in another process needs fork")
+def test_a_capture_cut_short_under_the_reader_is_read_here_in_pieces(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file cut short while the reader has it mapped ends the reader (SIGBUS): the capture
+    is then read here, in pieces, as far as it goes, and this process lives on."""
+    path = bulky_capture(tmp_path / "bulky.pcap")
+    parent = os.getpid()
+    windows = read_buffer._windows
+
+    mapped_here: list[int] = []
+
+    def cut_once_mapped(fileno: int, file_size: int) -> read_buffer.Refill:
+        if os.getpid() == parent:
+            mapped_here.append(file_size)
+        refill = windows(fileno, file_size)
+
+        def refill_then_cut(base: int, buf: Any, pos: int, wanted: int) -> Any:
+            state = refill(base, buf, pos, wanted)
+            if os.getpid() != parent and state is not None and state[0] > 0:
+                faulthandler.disable()  # the reader's death needs no traceback
+                os.truncate(path, state[0] + 100)  # the window now reaches past the end
+            return state
+
+        return refill_then_cut
+
+    monkeypatch.setattr(read_buffer, "WINDOW", 1 << 16)
+    monkeypatch.setattr(read_buffer, "_windows", cut_once_mapped)
+    no_core = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, no_core[1]))  # the reader dies, no core file
+    try:
+        result = background_read.read_in_background(path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, no_core)
+    assert path.stat().st_size < 1 << 17 and result.status.truncated is not None
+    assert 0 < result.status.packets < 120
+    assert mapped_here == []  # read here in pieces
+    assert everything(result) == everything(read_capture(path, mapped=False))
 
 
 def test_progress_is_reported_at_the_same_packets_with_the_taker(

@@ -7,7 +7,9 @@ both share) and sends back, pickled through a pipe, everything else it read. Mea
 process runs `while_reading` (the session loads its address database and the public suffix
 list, which classifying and reporting the flows need next) and shows the reader's progress.
 The result is the same as reading in this process; a reader that fails or dies makes the
-capture be read again here, which then fails the same way if the input is the cause.
+capture be read again here (in pieces, not through mapped windows: a file cut short under a
+mapped window ends the process that reads it), which then fails the same way if the input is
+the cause.
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ def read_in_background(path: Path, flow_id_prefix: str = "F",
         raise
     finally:
         shared.close()
-    if payload is None:  # the reader failed: read here
-        store.close()
-        return read_capture(path, flow_id_prefix, progress, scan)
+    if payload is None:  # the reader failed: read here, in pieces (if the file was cut short
+        store.close()  # under a mapped window, reading it so would end this process too)
+        return read_capture(path, flow_id_prefix, progress, scan, mapped=False)
     reading, index = payload
     store.adopt(index)
     reading.flows = store

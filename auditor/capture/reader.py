@@ -90,7 +90,7 @@ def read_frames(
 
 def read_frame_batches(
     path: Path, status: ReadStatus, progress: ProgressCallback | None = None,
-    taker: TakerFactory | None = None,
+    taker: TakerFactory | None = None, mapped: bool = True,
 ) -> Iterator[list[Frame]]:
     """The frames of `read_frames`, in the same order, as lists: the records taken from one
     read of the file, or single records read by scapy. A batch ends where progress is
@@ -98,7 +98,9 @@ def read_frame_batches(
 
     With `taker`, the ordinary records of a classic pcap file (uncompressed or not) go to the
     taker it makes instead, straight from the buffer, and only the frames it gives back and
-    those scapy reads come as batches, all in the file's order."""
+    those scapy reads come as batches, all in the file's order. An uncompressed file is seen
+    through mapped windows (read_buffer) unless `mapped` is False: then it is read in pieces,
+    which a file cut short while it is read cannot upset."""
     status.file_size = os.path.getsize(path)
     reader = _open(path)
     is_ng = isinstance(reader, RawPcapNgReader)
@@ -110,9 +112,9 @@ def read_frame_batches(
     elif _gzip(reader):
         records = _scapy_records(reader, status, progress)
     elif is_ng:
-        records = _pcapng_records(path, reader, status, progress)
+        records = _pcapng_records(path, reader, status, progress, mapped)
     else:
-        records = _pcap_records(reader, status, progress, taker)
+        records = _pcap_records(reader, status, progress, taker, mapped=mapped)
     try:
         yield from records
     finally:
@@ -126,7 +128,7 @@ def read_frame_batches(
 
 def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None,
                   taker: TakerFactory | None = None,
-                  stream: RewindableStream | None = None) -> BatchStream:
+                  stream: RewindableStream | None = None, mapped: bool = True) -> BatchStream:
     """Records of a classic pcap file (`stream`: its gzip-compressed form, decompressed).
 
     Whole records of at most `MAX_FRAME` bytes are cut from 1 MiB reads (by `taker`'s taker,
@@ -135,7 +137,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
     as reading every record with scapy.
     """
     handle = reader.f
-    refill = refill_for(handle, stream is None)
+    refill = refill_for(handle, mapped and stream is None)
     unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
     linktype = reader.linktype
     divisor = 1e9 if reader.nano else 1e6
@@ -213,7 +215,7 @@ def _pcap_records(reader: Any, status: ReadStatus, progress: ProgressCallback | 
 
 
 def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
-                    progress: ProgressCallback | None) -> BatchStream:
+                    progress: ProgressCallback | None, mapped: bool = True) -> BatchStream:
     """Packets of an uncompressed pcapng file.
 
     Enhanced Packet Blocks of a known interface, whole and consistent, whose options cannot
@@ -223,7 +225,7 @@ def _pcapng_records(path: Path, reader: Any, status: ReadStatus,
     reads on to the next packet.
     """
     handle = reader.f
-    refill = refill_for(handle)
+    refill = refill_for(handle, mapped)
     mtu = MAX_FRAME
     report_every = PROGRESS_EVERY if progress is not None else 0
     next_report = report_every or -1

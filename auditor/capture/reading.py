@@ -46,11 +46,11 @@ class CaptureReading:
 
 def read_capture(
     path: Path, flow_id_prefix: str = "F", progress: ProgressCallback | None = None,
-    scan: ScanContext | None = None, store: FlowStore | None = None,
+    scan: ScanContext | None = None, store: FlowStore | None = None, mapped: bool = True,
 ) -> CaptureReading:
     """Read one capture into flows (into `store`, or a new FlowStore), and scan what is
     readable in it (plaintext HTTP requests, DNS query names) for personal data. Raises
-    InputError if it is not a capture at all."""
+    InputError if it is not a capture at all. `mapped`: see reader.read_frame_batches."""
     reading = CaptureReading(status=ReadStatus(path=str(path)))
     anomalies = reading.anomalies
 
@@ -72,7 +72,7 @@ def read_capture(
                 note(exc.kind, exc.detail)
 
         for batch in read_frame_batches(path, reading.status, progress,
-                                        pcap_taker(table, general)):
+                                        pcap_taker(table, general), mapped):
             for ts, linktype, data, wirelen in batch:
                 try:
                     add(ts, wirelen, linktype, data)
