@@ -235,3 +235,18 @@ def test_undecodable_bytes_in_a_saved_flow_are_written_escaped(tmp_path: Path) -
     assert json.loads(line)["url"].endswith("x=\udced\udca0\udc80")  # reads back as it was
     rebuilt = CliRunner().invoke(main, ["report", str(out)])
     assert rebuilt.exit_code == 0 and "damaged" not in rebuilt.stderr, rebuilt.stderr
+
+
+def test_undecodable_bytes_in_a_saved_host_reach_the_terminal_escaped(tmp_path: Path) -> None:
+    # Found by the fuzzer: the terminal summary could not print a lone surrogate.
+    handle = io.BytesIO()
+    FlowWriter(handle).add(tflow.tflow(resp=True))
+    state = tnetstring.loads(handle.getvalue())
+    state["request"]["headers"] = [(b"host", b"tracker\xed\xa0\x80.example")]
+    state["request"]["path"] = b"/collect?e=someone@example.com"  # named on the data: line
+    path = tmp_path / "host.mitm"
+    path.write_bytes(tnetstring.dumps(state))
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(tmp_path / "s"),
+                                       "--identity", "email=someone@example.com"])
+    assert result.exit_code == 0, result.stderr
+    assert "tracker\\udced\\udca0\\udc80.example" in result.stdout

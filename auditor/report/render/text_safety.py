@@ -25,9 +25,12 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 # Characters that are invisible or act on the display instead of showing: C0 and C1 controls
 # (escape sequences, newlines), DEL, the soft hyphen, bidirectional marks, embeddings,
 # overrides and isolates, zero-width and other format characters, line and paragraph
-# separators, the byte order mark, interlinear annotations and tag characters.
+# separators, the byte order mark, interlinear annotations and tag characters; and lone
+# surrogates (bytes that were not UTF-8, as mitmproxy decodes them), which no terminal or file
+# can encode.
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                        "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+                        "\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+                        "\U000e0000-\U000e007f]")
 # A command or option in one of vcaudit's own sentences; the characters allowed inside are
 # inert in both formats (no `|`, `<`, `&`, backtick or backslash).
 CODE_SPAN = re.compile(r"`((?:vcaudit|mitmdump|--)[A-Za-z0-9 ._=/:,-]*)`")
