@@ -70,12 +70,12 @@ def diff(before: Path, after: Path, out: Path | None, force: bool, app: str | No
          sdk_fields: Path | None, fail_on: str | None, quiet: bool) -> None:
     """Compare two sessions A (before) and B (after): session folders, or captures, flow
     files or HAR files to analyse first."""
-    from auditor.cli.output_folder import check_output_folder
     from auditor.compare.diff import diff_reports
     from auditor.compare.fail_on import matched_diff_conditions, parse_diff_fail_on
     from auditor.compare.render.diff_json import DiffContext
     from auditor.compare.render.files import DiffFile, render_diff
     from auditor.report.render.text_safety import terminal_text
+    from auditor.session.out_folder import check_out_folder
 
     conditions = parse_diff_fail_on(fail_on)
     sides = [_side(label, role, path) for (label, role), path in zip(SIDES, (before, after),
@@ -83,7 +83,7 @@ def diff(before: Path, after: Path, out: Path | None, force: bool, app: str | No
     to_analyse = [s for s in sides if s.document is None]
     setup = _analysis_setup(to_analyse, app, rules, identities, identity_file, sdk_fields)
     if out is not None:
-        check_output_folder(out, DIFF_KIND, force)
+        check_out_folder(out, force, DIFF_KIND)
         _check_no_overwrite(sides, out)
     name = f"diff-{_stem(before)}-vs-{_stem(after)}"
     with new_output_folder(out, DIFF_KIND, name, force) as target:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from auditor.errors import OutputError
 from auditor.session.folder import DEFAULT_PARENT
-from auditor.session.out_folder import FolderKind, OutputTarget, check_out_folder, new_output
+from auditor.session.out_folder import FolderKind, OutputTarget, new_output
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 NAME_LIMIT = 100  # characters of a default folder name
@@ -30,11 +30,6 @@ def output_kind(name: str, marker: str, files: frozenset[str],
     """The kind of folder a command writes: marked by `marker`, holding `files` (and
     `folders`), its problems reported as OutputFolderError."""
     return FolderKind(name, (marker,), files, OutputFolderError, folders)
-
-
-def check_output_folder(out: Path, kind: FolderKind, replace: bool) -> None:
-    """Refuse an `--out` that cannot take the output, before any work is done."""
-    check_out_folder(out, replace, kind)
 
 
 @contextmanager

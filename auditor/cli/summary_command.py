@@ -39,14 +39,15 @@ OUTSIDE_SHOWN = 8  # organisations outside the first party named per app in the 
 def summary(folders: tuple[Path, ...], out: Path | None, force: bool, quiet: bool) -> None:
     """Summarise many sessions: per app, which organisations how many sessions contacted,
     with bytes and data received. Each DIR is a session folder or a folder of them."""
-    from auditor.cli.output_folder import OutputFolderError, check_output_folder
+    from auditor.cli.output_folder import OutputFolderError
     from auditor.cli.report_documents import read_report, session_folders
     from auditor.compare.across import summarise_sessions
     from auditor.compare.render.files import SummaryFile, render_summary
     from auditor.session.folder import write_atomically
+    from auditor.session.out_folder import check_out_folder
 
     if out is not None:
-        check_output_folder(out, SUMMARY_KIND, force)
+        check_out_folder(out, force, SUMMARY_KIND)
     found, warnings = session_folders(list(folders))
     for warning in warnings:
         click.echo(f"vcaudit: warning: {warning}", err=True)

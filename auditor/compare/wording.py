@@ -116,6 +116,16 @@ def traffic_text(traffic: Traffic) -> str:
             f"sent {byte_size(traffic.bytes_up)}, received {byte_size(traffic.bytes_down)}")
 
 
+def flow_count(traffic: Traffic | None) -> str:
+    """A table cell: the flows of one side, or "-" where it did not contact the host."""
+    return str(traffic.flows) if traffic is not None else "-"
+
+
+def byte_total(traffic: Traffic | None) -> str:
+    """A table cell: bytes both ways of one side, or "-" where it did not contact the host."""
+    return byte_size(traffic.bytes_up + traffic.bytes_down) if traffic is not None else "-"
+
+
 def category_line(category: str, before: Traffic, after: Traffic, name: Namer = _plain) -> str:
     """`ad-tech: 7.9 kB -> 0 B, 1 -> 0 endpoints`."""
     return (f"{name(category)}: {byte_size(before.bytes_up + before.bytes_down)} -> "

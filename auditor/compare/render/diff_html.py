@@ -7,8 +7,15 @@ from __future__ import annotations
 from auditor.compare.diff import Change, OrganisationChange, ReportDiff
 from auditor.compare.render.diff_json import DiffContext
 from auditor.compare.render.page import badge, bar_pair, breakable, html_page, wide_table
-from auditor.compare.view import EndpointView, Traffic
-from auditor.compare.wording import CHANGE_WORDS, change_lines, note_lines, session_text
+from auditor.compare.view import EndpointView
+from auditor.compare.wording import (
+    CHANGE_WORDS,
+    byte_total,
+    change_lines,
+    flow_count,
+    note_lines,
+    session_text,
+)
 from auditor.quantities import byte_size
 from auditor.report.render.text_safety import html_cell as cell
 from auditor.report.render.text_safety import html_text as text
@@ -95,10 +102,10 @@ def _organisations(diff: ReportDiff) -> str:
             f"<td>{_categories_cell(change)}</td><td class=\"host\">{_hosts_cell(change)}</td>"
             f"<td>{cell(', '.join(before.labels) if before else '')}</td>"
             f"<td>{cell(', '.join(after.labels) if after else '')}</td>"
-            f'<td class="n">{_flows(before.traffic if before else None)}</td>'
-            f'<td class="n">{_flows(after.traffic if after else None)}</td>'
-            f'<td class="n">{_bytes(before.traffic if before else None)}</td>'
-            f'<td class="n">{_bytes(after.traffic if after else None)}</td></tr>')
+            f'<td class="n">{flow_count(before.traffic if before else None)}</td>'
+            f'<td class="n">{flow_count(after.traffic if after else None)}</td>'
+            f'<td class="n">{byte_total(before.traffic if before else None)}</td>'
+            f'<td class="n">{byte_total(after.traffic if after else None)}</td></tr>')
     if len(diff.organisations) > MAX_ROWS:
         rows.append(f'<tr><td colspan="10" class="muted">{len(diff.organisations) - MAX_ROWS} '
                     "more organisations in diff.json</td></tr>")
@@ -135,8 +142,8 @@ def _endpoints(diff: ReportDiff) -> str:
             f'<tr><td class="host">{breakable(change.host)}</td>'
             f"<td>{badge(CHANGE_WORDS[change.change], change.change.value)}</td>"
             f"<td>{_endpoint(change.before)}</td><td>{_endpoint(change.after)}</td>"
-            f'<td class="n">{_flows(change.before.traffic if change.before else None)}</td>'
-            f'<td class="n">{_flows(change.after.traffic if change.after else None)}</td></tr>')
+            f'<td class="n">{flow_count(change.before.traffic if change.before else None)}</td>'
+            f'<td class="n">{flow_count(change.after.traffic if change.after else None)}</td></tr>')
     if len(diff.endpoints) > MAX_ROWS:
         rows.append(f'<tr><td colspan="6" class="muted">{len(diff.endpoints) - MAX_ROWS} more '
                     "endpoints in diff.json</td></tr>")
@@ -148,11 +155,3 @@ def _endpoint(endpoint: EndpointView | None) -> str:
         return '<span class="muted">not contacted</span>'
     owner = cell(endpoint.entity) if endpoint.entity else "no known organisation"
     return f"{badge(endpoint.category)} {owner}"
-
-
-def _flows(traffic: Traffic | None) -> str:
-    return str(traffic.flows) if traffic is not None else "-"
-
-
-def _bytes(traffic: Traffic | None) -> str:
-    return byte_size(traffic.bytes_up + traffic.bytes_down) if traffic is not None else "-"

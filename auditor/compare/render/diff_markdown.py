@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from auditor.compare.diff import Change, EndpointChange, OrganisationChange, ReportDiff
 from auditor.compare.render.diff_json import DiffContext
-from auditor.compare.view import EndpointView, Traffic
-from auditor.compare.wording import CHANGE_WORDS, change_lines, note_lines, session_text
+from auditor.compare.view import EndpointView
+from auditor.compare.wording import (
+    CHANGE_WORDS,
+    byte_total,
+    change_lines,
+    flow_count,
+    note_lines,
+    session_text,
+)
 from auditor.quantities import byte_size
 from auditor.report.render.text_safety import markdown_cell as cell
 from auditor.report.render.text_safety import markdown_text as text
@@ -86,10 +93,10 @@ def _organisations(diff: ReportDiff) -> list[str]:
             f"| {cell(change.name)} | {CHANGE_WORDS[change.change]} | {_categories_cell(change)} | "
             f"{_hosts_cell(change)} | {cell(', '.join(before.labels) if before else '')} | "
             f"{cell(', '.join(after.labels) if after else '')} | "
-            f"{_flows(before.traffic if before else None)} | "
-            f"{_flows(after.traffic if after else None)} | "
-            f"{_bytes(before.traffic if before else None)} | "
-            f"{_bytes(after.traffic if after else None)} |")
+            f"{flow_count(before.traffic if before else None)} | "
+            f"{flow_count(after.traffic if after else None)} | "
+            f"{byte_total(before.traffic if before else None)} | "
+            f"{byte_total(after.traffic if after else None)} |")
     if len(diff.organisations) > MAX_ROWS:
         rows.append(f"\n{len(diff.organisations) - MAX_ROWS} more organisations in diff.json.")
     return [*rows, ""]
@@ -121,8 +128,8 @@ def _endpoints(diff: ReportDiff) -> list[str]:
     for change in diff.endpoints[:MAX_ROWS]:
         rows.append(f"| {cell(change.host)} | {_endpoint_change(change)} | "
                     f"{_endpoint(change.before)} | {_endpoint(change.after)} | "
-                    f"{_flows(change.before.traffic if change.before else None)} | "
-                    f"{_flows(change.after.traffic if change.after else None)} |")
+                    f"{flow_count(change.before.traffic if change.before else None)} | "
+                    f"{flow_count(change.after.traffic if change.after else None)} |")
     if len(diff.endpoints) > MAX_ROWS:
         rows.append(f"\n{len(diff.endpoints) - MAX_ROWS} more endpoints in diff.json.")
     return [*rows, ""]
@@ -139,11 +146,3 @@ def _endpoint(endpoint: EndpointView | None) -> str:
         return "not contacted"
     owner = cell(endpoint.entity) if endpoint.entity else "no known organisation"
     return f"{cell(endpoint.category)} ({owner})"
-
-
-def _flows(traffic: Traffic | None) -> str:
-    return str(traffic.flows) if traffic is not None else "-"
-
-
-def _bytes(traffic: Traffic | None) -> str:
-    return byte_size(traffic.bytes_up + traffic.bytes_down) if traffic is not None else "-"
