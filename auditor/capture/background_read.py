@@ -19,13 +19,13 @@ import os
 import pickle
 import select
 import struct
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from auditor.capture.flow_spill import FlowStore, StoreIndex
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
+from auditor.cores import spare_core
 from auditor.personal_data.scan import ScanContext
 
 BACKGROUND_FROM = 32 << 20  # bytes: smaller captures are read in this process
@@ -34,14 +34,13 @@ _POSITION = struct.Struct("qqq")  # bytes read, file size, packets read
 
 
 def worth_reading_apart(path: Path) -> bool:
-    """Whether this capture should be read by another process: it is large, the machine has
-    another core for it, and processes can be forked."""
+    """Whether this capture should be read by another process: it is large and a fork of this
+    process would have a core of its own (cores.spare_core)."""
     try:
         size = path.stat().st_size
     except OSError:
         return False
-    return (size >= BACKGROUND_FROM and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
-            and sys.platform == "linux")
+    return size >= BACKGROUND_FROM and spare_core()
 
 
 def read_in_background(path: Path, flow_id_prefix: str = "F",

@@ -12,6 +12,7 @@ so the pages read are not counted in the process's memory.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import marshal
 import os
@@ -135,8 +136,10 @@ class RecordSpill:
         self._starts, self._sizes, self._size, self._count = index
 
     def close(self) -> None:
-        """Delete the file now rather than when the spill is collected."""
-        self._file.close()
+        """Delete the file now rather than when the spill is collected (what is still
+        buffered is dropped: writing it may be what failed)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
 
 
 _ENUMS: dict[str, dict[str, Any]] = {

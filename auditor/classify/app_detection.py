@@ -51,8 +51,13 @@ def choose_app(catalog: Catalog, flows: Iterable[Flow], requested: str | None) -
 def detect_app(catalog: Catalog, flows: Iterable[Flow]) -> AppChoice:
     """Detect the audited app from flows to app-specific hosts and ranges."""
     scores: dict[str, list[int]] = {}
+    apps: dict[tuple[str | None, str | None], str | None] = {}  # by (host, server address)
     for flow in flows:
-        app = _app_of(catalog, flow)
+        endpoint = (flow.host, flow.server_ip)
+        if endpoint in apps:
+            app = apps[endpoint]
+        else:
+            app = apps[endpoint] = _app_of(catalog, flow)
         if app is not None:
             score = scores.setdefault(app, [0, 0])
             score[0] += 1

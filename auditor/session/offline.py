@@ -27,13 +27,13 @@ from auditor.names.domains import registrable_domain
 from auditor.personal_data.scan import ScanContext
 from auditor.records import AnomalyLog, Classification, DnsAnswer, Finding, Flow, record_to_dict
 from auditor.report.build import BuiltReport
+from auditor.session.flow_files import Passes
 from auditor.session.folder import (
     DNS_LOG,
     FINDING_LOG,
     SESSION_META,
     read_session_folder,
     write_json,
-    write_jsonl,
 )
 from auditor.session.out_folder import check_out_folder, new_session
 from auditor.session.session_flows import SessionFlows, SessionVerdicts
@@ -86,8 +86,7 @@ def analyze_files(
                                 source=inputs.source, inputs=[str(p) for p in paths],
                                 requested_app=app, coverage=inputs.coverage,
                                 findings=inputs.findings, show_values=show_values)
-            classified: Iterable[tuple[Flow, Classification]] = (
-                (flow, session.classifications[flow.flow_id]) for flow in session.flows)
+            classified = _passes(session)
             owners_from = None
         else:
             inputs = _read_captures(paths, progress, scan, stores, load)
@@ -97,9 +96,9 @@ def analyze_files(
             owners_from = catalog
         with new_session(out, session.session_id, replace) as target:
             report = write_session(target.work, session, classified, log=True,
-                                   owners_from=owners_from)
-            write_jsonl(target.work / DNS_LOG, inputs.dns_answers)
-            write_jsonl(target.work / FINDING_LOG, inputs.findings)
+                                   owners_from=owners_from,
+                                   logs=((DNS_LOG, inputs.dns_answers),
+                                         (FINDING_LOG, inputs.findings)))
             write_json(target.work / SESSION_META, _session_meta(session, app))
     finally:
         for store in stores:
@@ -122,18 +121,27 @@ class _Once:
         return self._catalog
 
 
+def _passes(session: SessionData) -> Passes:
+    """Passes over a session whose flows are in memory, with their classifications."""
+
+    def classified() -> Iterable[tuple[Flow, Classification]]:
+        return ((flow, session.classifications[flow.flow_id]) for flow in session.flows)
+
+    return classified
+
+
 def _capture_session(catalog: Catalog, paths: list[Path], stores: list[FlowStore],
                      inputs: _Inputs, requested_app: str | None, show_values: bool
-                     ) -> tuple[SessionData, Iterable[tuple[Flow, Classification]]]:
-    """The session of captures whose flows are on disk, and its flows in report order with
-    their classifications (read, classified and named by range as they are written)."""
+                     ) -> tuple[SessionData, Passes]:
+    """The session of captures whose flows are on disk, and passes over its flows in report
+    order with their classifications (read, classified and named by range as they go)."""
     app = choose_app(catalog, (flow for store in stores for flow in store), requested_app)
     flows = SessionFlows(stores, FlowClassifier(catalog, inputs.dns_answers, app))
     session = session_data(catalog, app, flows, SessionVerdicts(flows), inputs.dns_answers,
                            session_id=_session_id(paths, flows.first()), source=inputs.source,
                            inputs=[str(p) for p in paths], coverage=inputs.coverage,
                            findings=inputs.findings, show_values=show_values)
-    return session, flows.classified()
+    return session, flows.classified
 
 
 @dataclass(slots=True)
@@ -238,8 +246,7 @@ def rebuild_report(catalog: Catalog, folder: Path, app: str | None = None,
                         session_id=meta.get("id", folder.name), source=meta.get("source", "pcap"),
                         inputs=meta.get("inputs", []), requested_app=requested,
                         coverage=coverage, findings=stored.findings, show_values=show_values)
-    report = write_session(folder, session, (
-        (flow, session.classifications[flow.flow_id]) for flow in session.flows), log=False)
+    report = write_session(folder, session, _passes(session), log=False)
     if (folder / "flows.parquet").is_file():  # a batch's session: its tables kept current
         write_session_tables(folder, report)
     warnings = ([f"{stored.bad_lines} damaged log lines were skipped"] if stored.bad_lines

@@ -1,0 +1,28 @@
+"""Whether this process can hand work to a fork of itself that runs on another core.
+
+Two stages of an audit do: reading a large capture (capture.background_read) and writing a
+session's flow files (session.flow_files). Both fork, as the state they need (the open flow
+store, the loaded catalog) is already in memory and is shared with the fork for free, and both
+do their work in this process instead when forking would not pay.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+
+def spare_core() -> bool:
+    """Whether a forked process would run beside this one, safely: the platform forks
+    processes (Linux: the only one where vcaudit forks), this process runs a single thread
+    (a fork of a process with other threads, e.g. an audit run by a Dask worker, may deadlock
+    on a lock one of them held), and it may run on more than one CPU (its affinity, which
+    `taskset` and container limits narrow, not the machine's count)."""
+    if sys.platform != "linux" or not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except OSError:
+        usable = os.cpu_count() or 1
+    return usable > 1
