@@ -6,6 +6,7 @@ The progress line shows packets per second and the time left."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from auditor.capture.flow_table import FlowTable
 from auditor.capture.headers import decode_frame
 from auditor.capture.reader import Frame, ReadStatus, read_frame_batches
 from auditor.capture.reading import CaptureReading, read_capture
+from auditor.classify.catalog import Catalog
 from auditor.cli import terminal
 from auditor.records import record_to_dict
 
@@ -151,3 +153,60 @@ def test_the_progress_line_shows_the_rate_and_the_time_left(
     clock[0] = 250.0
     report(500, 1000, 100_000)
     assert "about 2 min 30 s left" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="reading in another process needs fork")
+def test_a_bad_out_is_refused_while_a_large_capture_is_read(
+        bench_capture: Path, tmp_path: Path, catalog: Catalog,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large capture starts being read before `--out` is checked (session.offline); a bad
+    `--out` still fails at once, and the reader is stopped, not left behind."""
+    from auditor.session.folder import SessionFolderError
+    from auditor.session.offline import analyze_files
+
+    monkeypatch.setattr(background_read, "BACKGROUND_FROM", 0)
+    monkeypatch.setattr(background_read, "spare_core", lambda: True)
+    started: list[int] = []
+    start = background_read._start
+
+    def noted_start(*args: Any) -> tuple[int, int]:
+        pid, pipe = start(*args)
+        started.append(pid)
+        return pid, pipe
+
+    monkeypatch.setattr(background_read, "_start", noted_start)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(SessionFolderError, match="exists and is not a folder"):
+        analyze_files(catalog, [bench_capture], out=not_a_folder, app=None)
+    assert len(started) == 1  # the capture was being read in another process
+    with pytest.raises(ChildProcessError):  # and that process is gone (reaped)
+        os.waitpid(started[0], os.WNOHANG)
+
+
+def test_analyze_starts_reading_before_loading_what_classifies_and_reports(
+        tmp_path: Path) -> None:
+    """What `vcaudit analyze` has imported when it forks the reader of a large capture: the
+    readers, not the catalog, the audit or the report (those load while it reads)."""
+    import subprocess
+
+    probe = (
+        "import json, os, sys\n"
+        "import auditor.cores as cores\n"
+        "def fork():\n"
+        "    print(json.dumps(sorted(sys.modules)), flush=True)\n"
+        "    os._exit(0)\n"
+        "cores.fork = fork\n"
+        "import auditor.capture.background_read as b\n"
+        "b.fork, b.BACKGROUND_FROM, b.spare_core = fork, 0, lambda: True\n"
+        "from auditor.cli.main import main\n"
+        "main()\n")
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "analyze", str(SAMPLES / "teams-linux-any.pcap"),
+         "--out", str(tmp_path / "session"), "-q"],
+        capture_output=True, text=True, timeout=120, check=True)
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert "auditor.capture.reading" in loaded
+    early = {"auditor.classify.catalog", "auditor.audit", "auditor.report.build",
+             "auditor.session.folder", "auditor.session.session_audit", "pandas"}
+    assert not loaded & early, f"loaded before the reader started: {loaded & early}"

@@ -19,7 +19,8 @@ from auditor.classify.catalog import Catalog
 from auditor.cli.errors import EXIT_OUTPUT
 from auditor.session import flow_files
 from auditor.session.folder import SessionFolderError
-from auditor.session.offline import analyze_files, rebuild_report
+from auditor.session.offline import analyze_files
+from auditor.session.session_audit import rebuild_report
 
 from .conftest import SAMPLES
 

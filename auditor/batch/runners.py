@@ -111,7 +111,8 @@ def start_method() -> str:
     if sys.platform.startswith("linux") and _threads() == 1:
         import auditor.batch.dataset
         import auditor.compare.view
-        import auditor.session.offline  # noqa: F401 - imported once, here, for every worker
+        import auditor.session.offline
+        import auditor.session.session_audit  # noqa: F401 - imported once, here, for every worker
 
         if _threads() == 1:
             return "fork"

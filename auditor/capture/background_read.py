@@ -25,7 +25,7 @@ from pathlib import Path
 from auditor.capture.flow_spill import FlowStore, StoreIndex
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
-from auditor.cores import spare_core
+from auditor.cores import fork, spare_core
 from auditor.personal_data.scan import ScanContext
 
 BACKGROUND_FROM = 32 << 20  # bytes: smaller captures are read in this process
@@ -80,7 +80,7 @@ def _start(path: Path, prefix: str, scan: ScanContext | None, store: FlowStore,
            shared: mmap.mmap) -> tuple[int, int]:
     """Fork the reader; its pid and the pipe its result comes through."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:  # the reader: never returns
         status = 1
         try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.errors import EXIT_FAIL_ON, EXIT_OUTPUT, EXIT_USAGE, errors_as_exit_codes, fail
-from auditor.cli.lists import lists_options, load_for_command, proxy_arguments
+from auditor.cli.list_options import lists_options, load_for_command, proxy_arguments
 from auditor.cli.options import (
     app_option,
     fail_on_option,
@@ -27,7 +27,7 @@ from auditor.cli.options import (
 if TYPE_CHECKING:
     from auditor.classify.catalog import Catalog
     from auditor.personal_data.scan import ScanContext
-    from auditor.session.offline import AuditOutcome
+    from auditor.session.session_audit import AuditOutcome
 
 
 @click.command()
@@ -47,7 +47,6 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None, force: b
             sdk_fields: Path | None, show_values: bool, fail_on: str | None, quiet: bool) -> None:
     """Audit captures (pcap, pcapng), mitmproxy flow files or HAR files (format detected
     from content) into a session folder."""
-    from auditor.classify.app_detection import choose_app
     from auditor.cli.terminal import ProgressLine
     from auditor.report.fail_conditions import parse_fail_on
     from auditor.session.offline import analyze_files
@@ -56,6 +55,8 @@ def analyze(files: tuple[Path, ...], app: str | None, out: Path | None, force: b
     scan = _scan_context(identities, identity_file, sdk_fields)
 
     def load_catalog() -> Catalog:  # loaded while a large capture is read
+        from auditor.classify.app_detection import choose_app
+
         catalog = load_for_command(rules)
         if app:
             choose_app(catalog, [], app)  # an unknown name is refused before any report
@@ -82,7 +83,7 @@ def report(folder: Path, app: str | None, rules: tuple[Path, ...], show_values: 
            fail_on: str | None, quiet: bool) -> None:
     """Rebuild every report file of a session folder from its flows.jsonl."""
     from auditor.report.fail_conditions import parse_fail_on
-    from auditor.session.offline import rebuild_report
+    from auditor.session.session_audit import rebuild_report
 
     conditions = parse_fail_on(fail_on)
     outcome = rebuild_report(load_for_command(rules), folder, app, show_values=show_values)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.errors import EXIT_BATCH_FAILED, errors_as_exit_codes
-from auditor.cli.lists import chosen_address_databases, chosen_lists, lists_options
+from auditor.cli.list_options import chosen_address_databases, chosen_lists, lists_options
 from auditor.cli.options import app_option, rules_option, scan_options, show_values_option
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from auditor.cli.errors import errors_as_exit_codes
-from auditor.cli.lists import lists_options, load_for_command, url_request
+from auditor.cli.list_options import lists_options, load_for_command
+from auditor.cli.lists import url_request
 from auditor.cli.options import app_option, rules_option
 
 

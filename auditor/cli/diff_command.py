@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from auditor.cli.errors import EXIT_FAIL_ON, errors_as_exit_codes
-from auditor.cli.lists import chosen_lists, lists_options, load_for_command
+from auditor.cli.list_options import chosen_lists, lists_options, load_for_command
 from auditor.cli.options import app_option, force_option, rules_option, scan_options
 from auditor.cli.output_folder import new_output_folder, output_kind
 from auditor.errors import InputError, UsageError

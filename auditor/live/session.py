@@ -40,7 +40,7 @@ from auditor.session.folder import (
     create_session_folder,
     write_json,
 )
-from auditor.session.offline import AuditOutcome, rebuild_report
+from auditor.session.session_audit import AuditOutcome, rebuild_report
 
 REDETECT_EVERY = 50  # flows between re-detections of the audited app while running
 MAX_ANSWERS_KEPT = 100_000  # DNS answers kept in memory for naming; all are in dns.jsonl

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.cores import spare_core
+from auditor.cores import fork, spare_core
 from auditor.records import FLOW_COLUMNS, Classification, Flow
 from auditor.report.flow_rows import flow_line, shared_row
 from auditor.report.render.report_files import ReportFile
@@ -121,7 +121,7 @@ class FlowFilesApart:
                  logs: OtherLogs = ()) -> None:
         self._arguments = (folder, flows, log, show_values, logs)
         read_end, write_end = os.pipe()
-        self._pid = os.fork()
+        self._pid = fork()
         if self._pid == 0:  # the writer: never returns
             status = 1
             try:

@@ -100,7 +100,8 @@ class Pipeline:
     def run(self, path: Path, work: Path) -> str:
         """The file through analyze, report and the summary; the terminal text printed."""
         from auditor.cli.terminal import print_summary
-        from auditor.session.offline import analyze_files, rebuild_report
+        from auditor.session.offline import analyze_files
+        from auditor.session.session_audit import rebuild_report
 
         raw = io.BytesIO()
         terminal = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="\n")
