@@ -11,9 +11,10 @@ the flows personal data was found in and refused handshakes, the call section th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from auditor import __version__
 from auditor.audit import SessionData
@@ -78,8 +79,27 @@ class BuiltReport:
         self.stored_rows = stored_rows
         self._frames: dict[str, pd.DataFrame] = {}
 
-    def flow_rows(self) -> Iterator[dict[str, Any]]:
-        """flows.csv's rows, one per flow in the session's order (redacted as it says)."""
+    @overload
+    def flow_rows(self) -> Iterator[dict[str, Any]]: ...
+
+    @overload
+    def flow_rows(self, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]: ...
+
+    def flow_rows(self, columns: Sequence[str] | None = None
+                  ) -> Iterator[dict[str, Any]] | Iterator[tuple[Any, ...]]:
+        """flows.csv's rows, one per flow in the session's order (redacted as it says): as
+        dicts, or with `columns` (names among FLOW_COLUMNS; ValueError for others) as tuples of
+        just those values, in that order, read without making a dict per row."""
+        if columns is None:
+            return self._row_dicts()
+        names = tuple(columns)
+        positions = _positions(names)
+        if self.stored_rows is not None:
+            stored = map(itemgetter(1), self.stored_rows.in_key_order())
+            return stored if positions == _EVERY_POSITION else map(_picker(positions), stored)
+        return (tuple(map(row.get, names)) for row in self._row_dicts())
+
+    def _row_dicts(self) -> Iterator[dict[str, Any]]:
         if self.stored_rows is not None:
             for _key, values in self.stored_rows.in_key_order():
                 yield dict(zip(FLOW_COLUMNS, values, strict=True))
@@ -112,6 +132,25 @@ class BuiltReport:
         if "call" not in self._frames:
             self._frames["call"] = call_frame(self.call_rows)
         return self._frames["call"]
+
+
+_EVERY_POSITION = tuple(range(len(FLOW_COLUMNS)))
+
+
+def _positions(names: tuple[str, ...]) -> tuple[int, ...]:
+    """Where flows.csv's columns `names` are in a stored row."""
+    unknown = [name for name in names if name not in FLOW_COLUMNS]
+    if unknown:
+        raise ValueError(f"flows.csv has no column {unknown[0]!r}")
+    return tuple(FLOW_COLUMNS.index(name) for name in names)
+
+
+def _picker(positions: tuple[int, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """What takes the values at `positions` out of a stored row, as a tuple."""
+    if len(positions) != 1:
+        return itemgetter(*positions) if positions else lambda _row: ()
+    position = positions[0]
+    return lambda row: (row[position],)
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...],

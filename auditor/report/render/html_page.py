@@ -12,7 +12,7 @@ traffic is escaped, its invisible characters shown as escapes (text_safety).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +47,11 @@ VERDICT_HOSTS = 6  # hosts named per organisation in a verdict; the tables list 
 
 
 def render_html(report: dict[str, Any], flows: FlowRows | pd.DataFrame | None = None) -> str:
-    """The whole report.html text. `flows` gives the flows as rows with flows.csv's columns:
-    a function that reads them (again on each call: the page reads them twice and keeps only
-    what it draws), or the flows table; without flows the page draws what the endpoints say
-    (first and last seen) and has no flow table."""
+    """The whole report.html text. `flows` gives the flows with flows.csv's columns: a
+    function that reads the columns it is asked for (again on each call: the page reads them
+    twice and keeps only what it draws; BuiltReport.flow_rows is one), or the flows table;
+    without flows the page draws what the endpoints say (first and last seen) and has no flow
+    table."""
     rows = flows if flows is None or callable(flows) else frame_rows(flows)
     origin = parse_time(report["session"].get("started"))
     organisations = group_organisations(report)
@@ -79,12 +80,14 @@ def render_html(report: dict[str, Any], flows: FlowRows | pd.DataFrame | None = 
 
 
 def frame_rows(frame: pd.DataFrame) -> FlowRows:
-    """The flows table's rows as plain dicts (missing values None), for render_html."""
-    columns = [str(c) for c in frame.columns]
+    """The flows table's rows as plain values (missing values and columns None), for
+    render_html."""
+    where = {str(c): i for i, c in enumerate(frame.columns)}
 
-    def rows() -> Iterator[Mapping[str, Any]]:
+    def rows(columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        picked = [where.get(c) for c in columns]
         for values in frame.itertuples(index=False, name=None):
-            yield dict(zip(columns, map(_plain, values), strict=True))
+            yield tuple(None if i is None else _plain(values[i]) for i in picked)
     return rows
 
 

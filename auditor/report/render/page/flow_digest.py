@@ -3,9 +3,11 @@ the timeline's scale (pass one, bucketed: time_scale.Occupancy), then the traffi
 timeline rows that are drawn, the earliest flows for the flow table, when the call's media
 began and, for a report without a `call` section, its media flows (pass two).
 
-Flows come as rows (dicts with flows.csv's columns): from a function that reads them again on
-each call, so a session of millions of flows is never in memory for the page. Without flows
-(a report read back from report.json), each endpoint's first-to-last presence stands in.
+Flows come from a function that reads them again on each call (`FlowRows`), so a session of
+millions of flows is never in memory for the page; each pass asks for the columns it reads as
+plain tuples (the scale pass only the times), and a flow becomes a dict with flows.csv's
+columns only when it is kept (the earliest flows, the media flows). Without flows (a report
+read back from report.json), each endpoint's first-to-last presence stands in.
 """
 
 from __future__ import annotations
@@ -13,54 +15,38 @@ from __future__ import annotations
 import heapq
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from auditor.records import FLOW_COLUMNS
 from auditor.report.render.page.clock import parse_time
-from auditor.report.render.page.time_scale import Occupancy, TimeScale
+from auditor.report.render.page.time_scale import (
+    Occupancy,
+    TimeScale,
+    flow_times,
+)
+from auditor.report.render.page.tracks import Track, placement
 
-FlowRows = Callable[[], Iterable[Mapping[str, Any]]]
-BINS = 200
-WIDTH = 1000.0  # viewBox units across a timeline track
-SPAN_MIN = 3.0  # viewBox units: an instant's connection stays visible
 MAX_FLOW_ROWS = 2000
 MAX_MEDIA_FLOWS = 1000
 # Protocols that carry the call's audio and video (not just connectivity checks).
 STREAM_PROTOCOLS = frozenset({"rtp", "srtp", "rtcp", "srtcp", "zoom-media", "discord-voice",
                               "sd-rtn"})
+TIME_COLUMNS = ("ts_start", "ts_end")
+(_START, _END, _HOST, _SERVER_IP, _UP, _DOWN, _APP_PROTO, _MEDIA, _CATEGORY) = (
+    FLOW_COLUMNS.index(c) for c in ("ts_start", "ts_end", "host", "server_ip", "bytes_up",
+                                    "bytes_down", "app_proto", "media", "category"))
 
 
-@dataclass(slots=True)
-class Track:
-    """What one timeline row draws: open connections per category (viewBox units), and bytes
-    per bin per category."""
+class FlowRows(Protocol):
+    """The session's flows, read again on each call, in the session's order: of each flow its
+    values under `columns` (names among flows.csv's), in that order; None for a column a flow
+    does not have."""
 
-    spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    columns: dict[str, list[float]] = field(default_factory=dict)
-    flows: int = 0
-    size: int = 0
-    first: float | None = None
-    last: float | None = None
-
-    def add(self, start: float, end: float, size: int, category: str,
-            scale: TimeScale) -> None:
-        """Count one flow into this row."""
-        x0, x1 = scale.x(start) * WIDTH, scale.x(end) * WIDTH
-        spans = self.spans.setdefault(category, [])
-        if spans and x0 <= spans[-1][1]:  # flows mostly come in time order: merge as we go
-            spans[-1] = (spans[-1][0], max(spans[-1][1], x1, x0 + SPAN_MIN))
-        else:
-            spans.append((x0, max(x1, x0 + SPAN_MIN)))
-        _spread(self.columns.setdefault(category, [0.0] * BINS), x0, x1, size)
-        self.flows += 1
-        self.size += size
-        self.first = start if self.first is None else min(self.first, start)
-        self.last = end if self.last is None else max(self.last, end)
-
-    def peak(self) -> float:
-        """The largest column of the row."""
-        return max((max(b) for b in self.columns.values()), default=0.0)
+    def __call__(self, columns: Sequence[str], /) -> Iterable[Sequence[Any]]:
+        """One tuple of values per flow."""
+        ...
 
 
 @dataclass(slots=True)
@@ -78,7 +64,11 @@ class FlowDigest:
 
 def media_protocols(row: Mapping[str, Any]) -> list[str]:
     """The media protocols a flow's payloads showed (its media block), else none."""
-    media = row.get("media")
+    return cell_protocols(row.get("media"))
+
+
+def cell_protocols(media: object) -> list[str]:
+    """The media protocols in a flow's media cell (a block, or its JSON text), else none."""
     if isinstance(media, str) and "protocols" in media:
         try:
             media = json.loads(media)
@@ -101,110 +91,118 @@ def digest_flows(report: dict[str, Any], rows: FlowRows | None, owner: dict[str,
     """Read the flows (or, without them, the endpoints) once for the scale and once for the
     rest. `owner` maps every endpoint to its organisation key; `drawn` holds the organisations
     and the endpoints that get a timeline row."""
-    drawn_organisations, drawn_endpoints = drawn
     read = rows if rows is not None else _endpoint_rows(report)
     first = parse_time(report["session"].get("started"))
     last = parse_time(report["session"].get("ended"))
     if first is None or last is None:
-        first, last = _bounds(read())
+        first, last = _bounds(read(TIME_COLUMNS))
     if first is None or last is None:
         return FlowDigest(None, {}, {}, [], 0 if rows is not None else None, None, [])
     occupancy = Occupancy(first, last + 0.001)  # the report's times are cut to milliseconds
-    for row in read():
-        start, end = _times(row)
-        if start is not None and end is not None:
-            occupancy.add(start, end)
+    occupancy.add_times(read(TIME_COLUMNS))
     scale = occupancy.scale()
     digest = FlowDigest(scale, {}, {}, [], 0 if rows is not None else None, None, [])
-    earliest: list[tuple[float, int, dict[str, Any]]] = []
-    for number, row in enumerate(read()):
-        start, end = _times(row)
+    earliest: list[tuple[float, int, Sequence[Any]]] = []  # a heap of the latest kept on top
+    tracks_of: dict[str, tuple[Track, ...]] = {}  # the rows an endpoint's flows are drawn in
+    number = -1
+    for number, values in enumerate(read(FLOW_COLUMNS)):
+        start, end = values[_START], values[_END]
+        if type(start) is float and type(end) is float \
+                and start - start == 0.0 and end - end == 0.0:  # finite: the usual case
+            if not end > start:  # as max(start, end)
+                end = start
+        else:
+            start, end = flow_times(start, end) or (None, None)
         if rows is not None:
-            digest.flows = number + 1
-            _keep_earliest(earliest, start, number, row)
-            _note_media(digest, row, start)
-        key = endpoint_key(row)
-        if start is None or end is None or scale is None or key is None:
+            # Flows come numbered in order: a later one replaces the latest kept only when it
+            # starts strictly earlier.
+            late = -start if start is not None else -math.inf
+            if len(earliest) < MAX_FLOW_ROWS:
+                heapq.heappush(earliest, (late, -number, values))
+            elif late > earliest[0][0]:
+                heapq.heapreplace(earliest, (late, -number, values))
+            if values[_MEDIA] is not None:
+                _note_media(digest, values, start)
+        if start is None or end is None or scale is None:
             continue
-        organisation = owner.get(key, key)
-        size = _count(row.get("bytes_up")) + _count(row.get("bytes_down"))
-        category = str(row.get("category") or "unknown")
-        if organisation in drawn_organisations:
-            digest.organisations.setdefault(organisation, Track()).add(
-                start, end, size, category, scale)
-        if key in drawn_endpoints:
-            digest.endpoints.setdefault(key, Track()).add(start, end, size, category, scale)
-    digest.earliest = [row for _, _, row in sorted((-s, -n, r) for s, n, r in earliest)]
+        name = values[_HOST] or values[_SERVER_IP]
+        if not name:
+            continue
+        key = name if type(name) is str else str(name)
+        tracks = tracks_of.get(key)
+        if tracks is None:
+            tracks = tracks_of[key] = _tracks(digest, key, owner.get(key, key), drawn)
+        if not tracks:
+            continue
+        up, down = values[_UP], values[_DOWN]
+        size = (up if type(up) is int and up > 0 else _count(up)) \
+            + (down if type(down) is int and down > 0 else _count(down))
+        category = values[_CATEGORY]
+        if type(category) is not str or not category:
+            category = str(category or "unknown")
+        where = placement(start, end, size, scale)
+        for track in tracks:
+            track.place(start, end, size, category, where)
+    if rows is not None:
+        digest.flows = number + 1
+    digest.earliest = [_row(values) for _, _, values in sorted((-s, -n, v)
+                                                                for s, n, v in earliest)]
     return digest
 
 
-def _keep_earliest(heap: list[tuple[float, int, dict[str, Any]]], start: float | None,
-                   number: int, row: Mapping[str, Any]) -> None:
-    """Keep the MAX_FLOW_ROWS earliest rows (a heap of the latest kept on top)."""
-    key = (-(start if start is not None else math.inf), -number)
-    if len(heap) < MAX_FLOW_ROWS:
-        heapq.heappush(heap, (*key, dict(row)))
-    elif key > heap[0][:2]:
-        heapq.heapreplace(heap, (*key, dict(row)))
+def _tracks(digest: FlowDigest, key: str, organisation: str,
+            drawn: tuple[set[str], set[str]]) -> tuple[Track, ...]:
+    """The timeline rows an endpoint's flows are drawn in (made on its first flow drawn):
+    its organisation's, its own, both or none."""
+    tracks = []
+    if organisation in drawn[0]:
+        tracks.append(digest.organisations.setdefault(organisation, Track()))
+    if key in drawn[1]:
+        tracks.append(digest.endpoints.setdefault(key, Track()))
+    return tuple(tracks)
 
 
-def _note_media(digest: FlowDigest, row: Mapping[str, Any], start: float | None) -> None:
-    protocols = media_protocols(row)
+def _row(values: Sequence[Any]) -> dict[str, Any]:
+    """A flow kept for the page, as a dict with flows.csv's columns."""
+    return dict(zip(FLOW_COLUMNS, values, strict=True))
+
+
+def _note_media(digest: FlowDigest, values: Sequence[Any], start: float | None) -> None:
+    protocols = cell_protocols(values[_MEDIA])
     if not protocols:
         return
-    if start is not None and STREAM_PROTOCOLS & {*protocols, str(row.get("app_proto"))}:
+    if start is not None and STREAM_PROTOCOLS & {*protocols, str(values[_APP_PROTO])}:
         digest.media_start = start if digest.media_start is None else min(
             digest.media_start, start)
     if len(digest.media_flows) < MAX_MEDIA_FLOWS:
+        row = _row(values)
         digest.media_flows.append({**row, "endpoint": endpoint_key(row)})
 
 
 def _endpoint_rows(report: dict[str, Any]) -> FlowRows:
-    def rows() -> Iterable[Mapping[str, Any]]:
+    def rows(columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
         for endpoint in report.get("endpoints") or []:
-            yield {"host": endpoint.get("host"), "category": endpoint.get("category"),
+            row = {"host": endpoint.get("host"), "category": endpoint.get("category"),
                    "ts_start": parse_time(endpoint.get("first_seen")),
                    "ts_end": parse_time(endpoint.get("last_seen")),
                    "bytes_up": endpoint.get("bytes_up"), "bytes_down": endpoint.get("bytes_down")}
+            yield tuple(map(row.get, columns))
     return rows
 
 
-def _bounds(rows: Iterable[Mapping[str, Any]]) -> tuple[float | None, float | None]:
+def _bounds(times: Iterable[Sequence[Any]]) -> tuple[float | None, float | None]:
     first = last = None
-    for row in rows:
-        start, end = _times(row)
-        if start is not None and end is not None:
+    for start_cell, end_cell in times:
+        known = flow_times(start_cell, end_cell)
+        if known is not None:
+            start, end = known
             first = start if first is None else min(first, start)
             last = end if last is None else max(last, end)
     return first, last
 
 
-def _times(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    start, end = _number(row.get("ts_start")), _number(row.get("ts_end"))
-    if start is None:
-        return None, None
-    return start, max(start, end) if end is not None else start
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def _count(value: object) -> int:
+    if type(value) is int:
+        return value if value > 0 else 0
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(value) and value > 0 else 0
-
-
-def _spread(bins: list[float], x0: float, x1: float, size: int) -> None:
-    """Add `size` bytes to the bins under [x0, x1], in proportion to their overlap."""
-    width = WIDTH / BINS
-    first = min(int(x0 / width), BINS - 1)
-    if x1 - x0 < width:
-        bins[first] += size
-        return
-    last = min(int(x1 / width), BINS - 1)
-    for index in range(first, last + 1):
-        overlap = min(x1, (index + 1) * width) - max(x0, index * width)
-        bins[index] += size * max(overlap, 0.0) / (x1 - x0)

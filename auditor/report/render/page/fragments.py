@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -41,14 +42,19 @@ def host(name: str | None) -> str:
         return '<span class="muted">(none)</span>'
     if _is_address(name):
         return address(name)
-    labels = [f"{label}." for label in name.split(".")]
-    labels[-1] = labels[-1][:-1]
     # Each label in a span that does not wrap (a label may hold hyphens, where text would
     # otherwise break); a break opportunity after each dot. A label too long for any screen
-    # may wrap inside.
-    shown = "<wbr>".join(f"<span>{html_cell(label)}</span>" if len(label) <= LABEL_NOWRAP
-                         else html_cell(label) for label in labels if label)
-    return f'<span class="host">{shown}</span>'
+    # may wrap inside. The name is made safe whole: escaping adds no dot and takes none away,
+    # so its labels are those of the name.
+    raw, safe = name.split("."), html_cell(name).split(".")
+    last = len(raw) - 1
+    pieces = []
+    for index, (label, text) in enumerate(zip(raw, safe, strict=True)):
+        length = len(label) + (index < last)  # with its dot
+        if length:
+            text = text if index == last else f"{text}."
+            pieces.append(f"<span>{text}</span>" if length <= LABEL_NOWRAP else text)
+    return f'<span class="host">{"<wbr>".join(pieces)}</span>'
 
 
 def path(text: str) -> str:
@@ -82,14 +88,20 @@ def bytes_cell(count: int | None, label: str) -> str:
     """A right-aligned table cell of a byte count in words, its raw value kept for sorting
     (unknown sorts last)."""
     raw = "" if count is None else str(int(count))
-    return f'<td class="n" data-label="{escape(label)}" data-v="{raw}">{byte_size(count)}</td>'
+    return f'<td class="n" data-label="{_label(label)}" data-v="{raw}">{byte_size(count)}</td>'
 
 
 def number_cell(count: int | None, label: str) -> str:
     """A right-aligned table cell of a count."""
     shown = "?" if count is None else str(count)
     raw = "" if count is None else str(count)
-    return f'<td class="n" data-label="{escape(label)}" data-v="{raw}">{shown}</td>'
+    return f'<td class="n" data-label="{_label(label)}" data-v="{raw}">{shown}</td>'
+
+
+@lru_cache(maxsize=64)
+def _label(text: str) -> str:
+    """A column's label as an attribute value (the page's own few labels, escaped once)."""
+    return escape(text)
 
 
 def network_text(endpoint: dict[str, Any]) -> str:
@@ -134,6 +146,8 @@ def distinct_details(items: list[dict[str, Any]]) -> list[str]:
 
 
 def _is_address(name: str) -> bool:
+    if ":" not in name and name.strip("0123456789."):
+        return False  # neither IPv6 (which has colons) nor IPv4 (digits and dots only)
     try:
         ipaddress.ip_address(name)
     except ValueError:

@@ -7,6 +7,7 @@ screen each row is a card.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -53,7 +54,8 @@ def flow_table(earliest: list[dict[str, Any]], total: int, origin: float | None)
                   ("server", "text", ""), ("protocol", "text", ""), ("category", "rank", ""),
                   ("organisation", "text", ""), ("sent", "num", "n"),
                   ("received", "num", "n"), ("content", "text", "")])
-    rows = [_flow_row(f, origin) for f in earliest]
+    repeats = Repeats()
+    rows = [_flow_row(f, origin, repeats) for f in earliest]
     if total > len(earliest):
         rows.append(f'<tr class="more"><td colspan="10">{total - len(earliest)} more flows '
                     "in flows.csv</td></tr>")
@@ -113,31 +115,61 @@ def _endpoint_row(endpoint: dict[str, Any], origin: float | None) -> str:
         + "</tr>")
 
 
-def _flow_row(flow: dict[str, Any], origin: float | None) -> str:
+def _flow_row(flow: dict[str, Any], origin: float | None, repeats: Repeats) -> str:
     entity = flow.get("entity") or ""
     start, end = _number(flow.get("ts_start")), _number(flow.get("ts_end"))
     duration = end - start if start is not None and end is not None else None
-    protocol = flow.get("app_proto") or flow.get("transport") or "?"
-    transport = flow.get("transport") or ""
-    shown_protocol = html_cell(protocol) + (
-        f' <span class="muted small">{html_cell(transport)}</span>'
-        if transport and transport != protocol else "")
+    name = flow.get("host")
     return (
-        _row_start(flow.get("category"), entity)
+        repeats(_row_start, flow.get("category"), entity)
         + _time_cell(start, origin, "start")
         + (f'<td class="n" data-label="duration" data-v="{duration:.3f}">'
            f"{duration_text(max(duration, 0.0))}</td>" if duration is not None
            else '<td class="n" data-label="duration" data-v="">?</td>')
         + '<td class="wide" data-label="host">'
-        + (host(flow.get("host")) if flow.get("host") else NO_NAME) + "</td>"
-        + f'<td data-label="server">{address(flow.get("server_ip"), flow.get("server_port"))}</td>'
-        + f'<td data-label="protocol">{shown_protocol}</td>'
-        + f'<td data-label="category">{badge(flow.get("category"))}</td>'
-        + f'<td data-label="organisation">{html_cell(entity) if entity else ""}</td>'
+        + (repeats(host, name) if name else NO_NAME) + "</td>"
+        + repeats(_where, flow.get("server_ip"), flow.get("server_port"), flow.get("app_proto"),
+                  flow.get("transport"), flow.get("category"), entity)
         + bytes_cell(flow.get("bytes_up"), "sent")
         + bytes_cell(flow.get("bytes_down"), "received")
         + f'<td data-label="content" class="small wide">{_content(flow)}</td>'
         + "</tr>")
+
+
+def _where(server_ip: str | None, server_port: int | None, app_proto: object,
+           transport: object, category: str | None, entity: str) -> str:
+    """A flow's server, protocol, category and organisation cells."""
+    protocol = app_proto or transport or "?"
+    transport = transport or ""
+    shown_protocol = html_cell(protocol) + (
+        f' <span class="muted small">{html_cell(transport)}</span>'
+        if transport and transport != protocol else "")
+    return (f'<td data-label="server">{address(server_ip, server_port)}</td>'
+            f'<td data-label="protocol">{shown_protocol}</td>'
+            f'<td data-label="category">{badge(category)}</td>'
+            f'<td data-label="organisation">{html_cell(entity) if entity else ""}</td>')
+
+
+class Repeats:
+    """Cells of values that repeat from row to row (hosts, servers, categories), each made once
+    per table. Only plain values (strings, integers, None) are remembered: values that compare
+    equal across types (1, 1.0 and True) would share a cell."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[object, ...], str] = {}
+
+    def __call__(self, make: Callable[..., str], *args: object) -> str:
+        """`make(*args)`, made once for the same plain arguments."""
+        if not _PLAIN.issuperset(map(type, args)):
+            return make(*args)
+        key = (make, *args)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = make(*args)
+        return made
+
+
+_PLAIN = frozenset({str, int, type(None)})
 
 
 def _content(flow: dict[str, Any]) -> str:

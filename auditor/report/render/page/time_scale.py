@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from auditor.report.render.page.clock import offset_text
 
@@ -108,20 +110,48 @@ class Occupancy:
         self.earliest[low] = min(self.earliest[low], start)
         self.latest[high] = max(self.latest[high], end)
 
+    def add_times(self, times: Iterable[Sequence[object]]) -> None:
+        """Count flows by their (start, end) cells as flows.csv has them (`flow_times`: a flow
+        without a finite start is left out), as `add` counts each: the same buckets, in a loop
+        that does not look each attribute up again."""
+        first, width, buckets = self.first, self.width, self.buckets
+        opened, earliest, latest = self.opened, self.earliest, self.latest
+        top = buckets - 1
+        for start, end in times:
+            if type(start) is float and type(end) is float \
+                    and start - start == 0.0 and end - end == 0.0:  # finite: the usual case
+                if not end > start:  # as max(start, end)
+                    end = start
+            else:
+                known = flow_times(start, end)
+                if known is None:
+                    continue
+                start, end = known
+            position = (start - first) / width  # as _bucket
+            low = top if position >= buckets or position != position else \
+                int(position) if position > 0 else 0
+            position = (end - first) / width
+            high = top if position >= buckets or position != position else \
+                int(position) if position > 0 else 0
+            opened[low] += 1
+            opened[high + 1] -= 1
+            if start < earliest[low]:
+                earliest[low] = start
+            if end > latest[high]:
+                latest[high] = end
+
     def scale(self) -> TimeScale | None:
         """The scale for what was counted; None when nothing was."""
+        # A bucket some flow was open in (a running count above 0; it never goes below, as
+        # every end is counted at or after its start) belongs to a run of activity.
+        active = bytes(map(bool, accumulate(self.opened[:self.buckets])))
         runs: list[tuple[float, float]] = []
-        active, start, end = 0, math.inf, -math.inf
-        for index in range(self.buckets):
-            active += self.opened[index]
-            if active > 0:  # a bucket some flow was open in: its run goes on
-                start = min(start, self.earliest[index])
-                end = max(end, self.latest[index])
-            elif start < math.inf:
-                runs.append((start, end))
-                start, end = math.inf, -math.inf
-        if start < math.inf:
-            runs.append((start, end))
+        index = active.find(1)
+        while index >= 0:
+            stop = active.find(0, index)
+            stop = stop if stop >= 0 else self.buckets
+            runs.append((min(self.earliest[index:stop]), max(self.latest[index:stop])))
+            index = active.find(1, stop)
         return scale_of_runs(runs) if runs else None
 
     def _bucket(self, ts: float) -> int:
@@ -129,6 +159,25 @@ class Occupancy:
         if position >= self.buckets or position != position:
             return self.buckets - 1
         return int(position) if position > 0 else 0
+
+
+def flow_times(start: object, end: object) -> tuple[float, float] | None:
+    """A flow's start and end from its cells (the end never before the start; the start when
+    unknown), or None when its start is unknown or not a finite number."""
+    begin = finite_number(start)
+    if begin is None:
+        return None
+    until = finite_number(end)
+    return begin, max(begin, until) if until is not None else begin
+
+
+def finite_number(value: object) -> float | None:
+    """A cell's value as a finite float (not a bool); None otherwise."""
+    if type(value) is float:
+        return value if value - value == 0.0 else None  # inf - inf and NaN are NaN
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def time_scale(intervals: list[tuple[float, float]]) -> TimeScale | None:

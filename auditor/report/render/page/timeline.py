@@ -20,10 +20,11 @@ from typing import Any
 from auditor.quantities import byte_size, counted
 from auditor.records import TRACKER_CATEGORIES
 from auditor.report.render.page.clock import duration_text, offset_text, parse_time
-from auditor.report.render.page.flow_digest import BINS, STREAM_PROTOCOLS, WIDTH, FlowDigest, Track
+from auditor.report.render.page.flow_digest import STREAM_PROTOCOLS, FlowDigest
 from auditor.report.render.page.fragments import CATEGORIES, badge, category_rank, host
 from auditor.report.render.page.organisations import Organisation
 from auditor.report.render.page.time_scale import TimeScale
+from auditor.report.render.page.tracks import BINS, WIDTH, Track
 from auditor.report.render.text_safety import html_cell, visible
 
 HEIGHT = 24
