@@ -288,9 +288,11 @@ def test_the_digest_of_a_generated_session_equals_the_reference(
     assert fast.flows == document["summary"]["flows"] > 200
     assert fast.organisations and fast.endpoints and fast.media_flows
     assert shown(fast) == shown(plain)
-    # fewer kept rows than flows: the earliest are chosen, the media flows cut off
+    # fewer kept rows than flows: the earliest are chosen, the media flows cut off; most
+    # endpoints' rows looked up again for each flow
     monkeypatch.setattr(flow_digest, "MAX_FLOW_ROWS", 37)
     monkeypatch.setattr(flow_digest, "MAX_MEDIA_FLOWS", 5)
+    monkeypatch.setattr(flow_digest, "REMEMBERED_ENDPOINTS", 3)
     fast = digest_flows(document, generated.flow_rows, owner, drawn)
     assert len(fast.earliest) == 37 and len(fast.media_flows) == 5
     assert shown(fast) == shown(reference_digest(document, generated.flow_rows, owner, drawn,
@@ -312,6 +314,17 @@ def test_the_digest_of_odd_stored_rows_equals_the_reference(
     assert {"Zoom", "Evil"} <= set(fast.organisations) and "42" in fast.endpoints
     assert fast.media_flows and fast.media_start is not None
     assert shown(fast) == shown(plain)
+
+
+def test_a_digest_that_remembers_few_endpoints_is_the_same(
+        catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    document = odd_document("2023-11-14T22:13:20.000Z", "2026-11-14T00:00:00.000Z")
+    report = stored_report(document, odd_rows(1000, 4), catalog)
+    monkeypatch.setattr(flow_digest, "REMEMBERED_ENDPOINTS", 2)
+    fast = digest_flows(document, report.flow_rows, ODD_OWNER, ODD_DRAWN)
+    assert len(fast.endpoints) > 2
+    assert shown(fast) == shown(reference_digest(document, report.flow_rows, ODD_OWNER,
+                                                 ODD_DRAWN, 2000, 1000))
 
 
 def test_flows_without_a_usable_start_give_an_empty_digest(catalog: Catalog) -> None:

@@ -21,15 +21,12 @@ from typing import Any, Protocol
 
 from auditor.records import FLOW_COLUMNS
 from auditor.report.render.page.clock import parse_time
-from auditor.report.render.page.time_scale import (
-    Occupancy,
-    TimeScale,
-    flow_times,
-)
+from auditor.report.render.page.time_scale import Occupancy, TimeScale, flow_times
 from auditor.report.render.page.tracks import Track, placement
 
 MAX_FLOW_ROWS = 2000
 MAX_MEDIA_FLOWS = 1000
+REMEMBERED_ENDPOINTS = 4096  # whose timeline rows are looked up once (memory stays bounded)
 # Protocols that carry the call's audio and video (not just connectivity checks).
 STREAM_PROTOCOLS = frozenset({"rtp", "srtp", "rtcp", "srtcp", "zoom-media", "discord-voice",
                               "sd-rtn"})
@@ -103,7 +100,7 @@ def digest_flows(report: dict[str, Any], rows: FlowRows | None, owner: dict[str,
     scale = occupancy.scale()
     digest = FlowDigest(scale, {}, {}, [], 0 if rows is not None else None, None, [])
     earliest: list[tuple[float, int, Sequence[Any]]] = []  # a heap of the latest kept on top
-    tracks_of: dict[str, tuple[Track, ...]] = {}  # the rows an endpoint's flows are drawn in
+    tracks_of: dict[str, tuple[Track, ...]] = {}  # the rows the first endpoints are drawn in
     number = -1
     for number, values in enumerate(read(FLOW_COLUMNS)):
         start, end = values[_START], values[_END]
@@ -131,7 +128,9 @@ def digest_flows(report: dict[str, Any], rows: FlowRows | None, owner: dict[str,
         key = name if type(name) is str else str(name)
         tracks = tracks_of.get(key)
         if tracks is None:
-            tracks = tracks_of[key] = _tracks(digest, key, owner.get(key, key), drawn)
+            tracks = _tracks(digest, key, owner.get(key, key), drawn)
+            if len(tracks_of) < REMEMBERED_ENDPOINTS:
+                tracks_of[key] = tracks
         if not tracks:
             continue
         up, down = values[_UP], values[_DOWN]
