@@ -3,10 +3,13 @@ that write scapy-built packets into capture files."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -144,3 +147,23 @@ def tls_records(handshake: bytes, split_at: tuple[int, ...] = ()) -> bytes:
         piece = handshake[start:end]
         out += b"\x16\x03\x01" + len(piece).to_bytes(2, "big") + piece
     return out
+
+
+def script_module(path: Path) -> ModuleType:
+    """A script of the checkout (under bench/ or captures/) loaded as a module, once: kept in
+    sys.modules under a name of its own (dataclasses look their module up while being
+    built), with sys.path left as it was (a script puts the checkout's root on it, from which
+    the rest of the run must not import `auditor`)."""
+    name = f"script_{path.parent.name}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    before = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = before
+    return module

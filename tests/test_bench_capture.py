@@ -5,8 +5,6 @@ The benchmark itself (bench/pcap_speed.py) is not part of the test suite."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,20 +15,14 @@ import pytest
 
 from auditor.capture.reading import read_capture
 
+from .conftest import script_module
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 @pytest.fixture(scope="module")
 def make_capture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_make_capture",
-                                                  BENCH / "make_capture.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    path = list(sys.path)
-    spec.loader.exec_module(module)  # imports trafficgen from the checkout's root ...
-    sys.path[:] = path  # ... which the rest of the run must not import `auditor` from
-    return module
+    return script_module(BENCH / "make_capture.py")
 
 
 def flow_rows(flows: Iterable[Any]) -> set[tuple[Any, ...]]:

@@ -5,13 +5,11 @@ The progress line shows packets per second and the time left."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from auditor.classify.catalog import Catalog
 from auditor.cli import terminal
 from auditor.records import record_to_dict
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, script_module
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -34,16 +32,8 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 def bench_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The benchmark's generated call (Ethernet, IPv4 and IPv6, TCP and UDP, DNS, TLS, QUIC,
     media), small."""
-    spec = importlib.util.spec_from_file_location("bench_make_capture_paths",
-                                                  BENCH / "make_capture.py")
-    assert spec is not None and spec.loader is not None
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    path_before = list(sys.path)
-    spec.loader.exec_module(module)
-    sys.path[:] = path_before
     path = tmp_path_factory.mktemp("bench") / "call.pcap"
-    module.build_capture(path, packets=30_000)
+    script_module(BENCH / "make_capture.py").build_capture(path, packets=30_000)
     return path
 
 

@@ -10,12 +10,10 @@ change nothing."""
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import ipaddress
 import json
 import math
 import random
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +46,7 @@ from auditor.report.render.page.tracks import BINS, SPAN_MIN, WIDTH
 from auditor.report.render.text_safety import html_cell
 from auditor.session.offline import analyze_files
 
+from .conftest import script_module
 from .test_html_report import small_call
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -190,14 +189,7 @@ def shown(digest: FlowDigest) -> str:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> BuiltReport:
-    spec = importlib.util.spec_from_file_location("bench_make_capture_digest",
-                                                  BENCH / "make_capture.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    path = list(sys.path)
-    spec.loader.exec_module(module)
-    sys.path[:] = path
+    module = script_module(BENCH / "make_capture.py")
     folder = tmp_path_factory.mktemp("generated")
     module.build_capture(folder / "call.pcap", packets=20_000)
     return analyze_files(catalog, [folder / "call.pcap"], out=folder / "session",

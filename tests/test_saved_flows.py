@@ -5,7 +5,6 @@ small one."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from mitmproxy.test import tflow
 from auditor.cli.errors import EXIT_INPUT
 from auditor.cli.main import main
 
+from .conftest import script_module
 from .test_flow_files import har_entry
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -28,13 +28,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 @pytest.fixture(scope="module")
 def make_flow_files() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_make_flow_files",
-                                                  BENCH / "make_flow_files.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return script_module(BENCH / "make_flow_files.py")
 
 
 def analyze(*args: str) -> Any:

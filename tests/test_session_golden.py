@@ -5,23 +5,17 @@ report file as it was; a deliberate change regenerates them with captures/update
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, script_module
 
 
 def load_updater() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("update_expected",
-                                                  SAMPLES / "update_expected.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module(SAMPLES / "update_expected.py")
 
 
 UPDATER = load_updater()
