@@ -5,10 +5,12 @@ The progress line shows packets per second and the time left."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,22 @@ def test_analyze_starts_reading_before_loading_what_classifies_and_reports(
     early = {"auditor.classify.catalog", "auditor.audit", "auditor.report.build",
              "auditor.session.folder", "auditor.session.session_audit", "pandas"}
     assert not loaded & early, f"loaded before the reader started: {loaded & early}"
+
+
+@pytest.mark.parametrize("pcapng", [False, True], ids=["pcap", "pcapng"])
+def test_a_capture_gzipped_in_large_members_reads_as_the_plain_one(tmp_path: Path,
+                                                                  pcapng: bool) -> None:
+    """`gzip -c a >> x; gzip -c b >> x`: a compressed capture of several members, each larger
+    than one decompression step, gives the same packets and flows as the capture itself
+    (the bytes after a member were once read twice)."""
+    plain = tmp_path / ("call.pcapng" if pcapng else "call.pcap")
+    script_module(BENCH / "make_capture.py").build_capture(plain, packets=20_000,
+                                                           pcapng=pcapng)
+    data = plain.read_bytes()
+    cuts = [0, len(data) // 3 + 5, 2 * len(data) // 3 + 11, len(data)]
+    compressed = tmp_path / f"{plain.name}.gz"
+    compressed.write_bytes(b"".join(gzip.compress(data[a:b], compresslevel=1)
+                                    for a, b in pairwise(cuts)))
+    here, from_gzip = everything(read_capture(plain)), everything(read_capture(compressed))
+    assert from_gzip["truncated"] is None
+    assert from_gzip == here

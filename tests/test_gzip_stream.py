@@ -5,7 +5,9 @@ back within what was kept."""
 from __future__ import annotations
 
 import gzip
+import random
 import tracemalloc
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,36 @@ def test_a_small_file_that_expands_enormously_costs_little_memory(tmp_path: Path
         tracemalloc.stop()
     assert total == 300 << 20
     assert peak < 16 << 20, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_a_read_spanning_two_members_gives_every_byte_asked_for(tmp_path: Path) -> None:
+    """As a file does: a record reader that asks for a block's 12-byte header gets all 12
+    even where a gzip member ends inside it (a short read there let a claimed length of
+    gigabytes go unchecked), and fewer only at the end of the stream."""
+    path = tmp_path / "split.gz"
+    path.write_bytes(gzip.compress(b"abcdef") + gzip.compress(b"ghijklmnop"))
+    stream = stream_of(path, header=0)
+    assert stream.read(4) == b"abcd"
+    assert stream.read(8) == b"efghijkl"  # two bytes of the first member, six of the second
+    stream.seek(4)  # a step back to where the header starts, as the reader takes
+    assert stream.read(12) == b"efghijklmnop"
+    assert stream.read(12) == b"" and stream.failure is None
+
+
+@pytest.mark.parametrize("read_size", [1 << 20, 4096, 12])
+def test_members_larger_than_a_decompression_step_are_read_once(tmp_path: Path,
+                                                                read_size: int) -> None:
+    """Members whose end falls inside a bounded decompression step: zlib then leaves what
+    follows in `unused_data` and a copy in `unconsumed_tail`; read together, the next member
+    came twice (and the one after four times)."""
+    data = random.Random(7).randbytes(3 << 20)
+    cuts = [0, (1 << 20) + 5, (2 << 20) + 11, 3 << 20]
+    path = tmp_path / "members.gz"
+    path.write_bytes(b"".join(gzip.compress(data[a:b], compresslevel=1)
+                              for a, b in pairwise(cuts)))
+    stream = stream_of(path)
+    parts = []
+    while chunk := stream.read(read_size):
+        parts.append(chunk)
+        assert stream.tell() <= len(data)
+    assert b"".join(parts) == data and stream.failure is None

@@ -43,19 +43,37 @@ class RewindableStream:
         self.seek(already_read)
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes from the current position; b"" at the end (or after damage)."""
+        """`size` bytes from the current position, fewer only at the end of the stream (or
+        where it is damaged), as a file gives them; with no `size`, the next bytes at hand."""
+        if size < 0:
+            return self._read_some(size)
+        parts = []
+        while size > 0 and (piece := self._read_some(size)):
+            parts.append(piece)
+            size -= len(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _read_some(self, size: int) -> bytes:
+        """Up to `size` bytes from the current position, from what was decompressed (a whole
+        decompression step is kept at a time, however little is asked for: readers ask for
+        a few bytes at a time); b"" at the end (or after damage)."""
         behind = self._end - self._pos
-        if behind > 0:
-            data = self._kept_bytes(behind, behind if size < 0 else min(size, behind))
-        else:
-            data = self._decompress(size if size >= 0 else OUTPUT_CHUNK)
-            if data:
-                self._keep(data)
+        if behind <= 0:
+            data = self._decompress(OUTPUT_CHUNK)
+            if not data:
+                return b""
+            self._keep(data)
+            behind = len(data)
+        data = self._kept_bytes(behind, behind if size < 0 else min(size, behind))
         self._pos += len(data)
         return data
 
     def _kept_bytes(self, behind: int, count: int) -> bytes:
         """`count` kept bytes starting `behind` bytes before the end of what was read."""
+        last = self._kept[-1]
+        if behind <= len(last):  # the usual case: within the last step
+            start = len(last) - behind
+            return last[start:start + count]
         offset = self._kept_size - behind  # into the concatenation of the kept pieces
         parts = []
         for piece in self._kept:
@@ -108,8 +126,10 @@ class RewindableStream:
         return True
 
     def _next_member(self) -> None:
-        """After one gzip member: another may follow; zero padding ends the file cleanly."""
-        rest = self._inflate.unused_data + self._input
+        """After one gzip member: another may follow; zero padding ends the file cleanly.
+        What follows the member is all in `unused_data` (zlib leaves a copy of it in
+        `unconsumed_tail` too when the step was bounded: not to be read twice)."""
+        rest = self._inflate.unused_data
         self._input = b""
         if len(rest) < len(GZIP_MAGIC):  # the next member's magic may start in the next chunk
             try:
@@ -139,7 +159,7 @@ class RewindableStream:
             self._pos = offset
             return offset
         self._pos = self._end
-        while self._pos < offset and self.read(min(offset - self._pos, OUTPUT_CHUNK)):
+        while self._pos < offset and self._read_some(min(offset - self._pos, OUTPUT_CHUNK)):
             pass
         return self._pos
 

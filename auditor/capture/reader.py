@@ -105,12 +105,11 @@ def read_frame_batches(
     reader = _open(path)
     is_ng = isinstance(reader, RawPcapNgReader)
     status.file_format = "pcapng" if is_ng else "pcap"
-    if _gzip(reader) and not is_ng:
+    if _gzip(reader):
         stream = RewindableStream(reader.f)
         reader.f = stream
-        records = _pcap_records(reader, status, progress, taker, stream)
-    elif _gzip(reader):
-        records = _scapy_records(reader, status, progress)
+        records = (_compressed_pcapng_records(reader, status, progress, stream) if is_ng
+                   else _pcap_records(reader, status, progress, taker, stream))
     elif is_ng:
         records = _pcapng_records(path, reader, status, progress, mapped)
     else:
@@ -379,74 +378,52 @@ def _after_scapy(handle: Any, base: int, buf: Buffer, size: int) -> ReadState:
     return position, b"", 0, 0
 
 
-def _scapy_records(reader: Any, status: ReadStatus, progress: ProgressCallback | None
-                   ) -> BatchStream:
-    """Every record through scapy's reader (gzip-compressed files)."""
-    raw = _raw_file(reader)
-    is_ng = isinstance(reader, RawPcapNgReader)
-    divisor = 1e9 if getattr(reader, "nano", False) else 1e6
-    linktype: int = 0 if is_ng else reader.linktype  # pcapng: each packet has its own
+def _compressed_pcapng_records(reader: Any, status: ReadStatus,
+                               progress: ProgressCallback | None,
+                               stream: RewindableStream) -> BatchStream:
+    """Packets of a gzip-compressed pcapng file, every block read by scapy's reader from the
+    decompressed `stream`."""
     count = 0
     ts = 0.0
     block_start = [0]
     try:
         while True:
             try:
-                data, meta = _read_compressed(reader, is_ng, block_start)
+                data, meta = _read_pcapng_packet(reader, None, block_start)
             except EOFError:
-                status.truncated = (status.truncated
-                                    or _compressed_end(reader.f, block_start[0], count,
-                                                       "block" if is_ng else "record"))
+                status.truncated = _compressed_end(stream, block_start[0], count)
                 break
             except _RECORD_ERRORS as exc:
-                status.truncated = f"unreadable record after packet {count}: {exc}"
+                status.truncated = f"unreadable block after packet {count}: {exc}"
                 break
             count += 1
-            if is_ng:
-                ts = _pcapng_time(meta, ts, status)
-                yield [(ts, meta.linktype, data, meta.wirelen)]
-            else:
-                if _position(reader.f) < block_start[0] + 16 + meta.caplen:
-                    status.truncated = f"file ends inside packet {count}"
-                if meta.caplen < meta.wirelen:
-                    status.snaplen_cut += 1
-                yield [(meta.sec + meta.usec / divisor, linktype, data, meta.wirelen)]
+            ts = _pcapng_time(meta, ts, status)
+            yield [(ts, meta.linktype, data, meta.wirelen)]
             if progress is not None and count % PROGRESS_EVERY == 0:
-                progress(_position(raw), status.file_size, count)
+                progress(stream.compressed_position(), status.file_size, count)
     finally:
         status.packets = count
-        status.bytes_read = _position(raw)
+        status.bytes_read = stream.compressed_position()
+        if stream.failure is not None:
+            status.truncated = (f"the compressed file is cut off or damaged after packet "
+                                f"{count} ({stream.failure})")
 
 
-def _read_compressed(reader: Any, is_ng: bool, block_start: list[int]) -> tuple[bytes, Any]:
-    """The next packet of a compressed capture, read by scapy; `block_start[0]` is left where
-    the last record or block read began in the decompressed capture."""
-    if not is_ng:
-        block_start[0] = _position(reader.f)
-        return reader._read_packet(size=MAX_FRAME)  # type: ignore[no-any-return]
-    while True:  # RawPcapNgReader._read_packet, noting where each block starts
-        block_start[0] = _position(reader.f)
-        try:
-            _check_block_length(reader.f.peek(12)[:12], reader.endian, MAX_BLOCK)
-            packet = reader._read_block(size=MAX_FRAME)
-        except (OSError, OverflowError, zlib.error) as exc:
-            raise EOFError(str(exc)) from exc
-        except MemoryError as exc:  # a claimed length the peek could not see (it stops at the
-            # end of a gzip member), which scapy then tried to read at once
-            raise EOFError("a block claims more than memory allows") from exc
-        if packet is not None:
-            return packet  # type: ignore[no-any-return]
-
-
-def _read_pcapng_packet(reader: Any, file_size: int) -> tuple[bytes, Any]:
+def _read_pcapng_packet(reader: Any, file_size: int | None,
+                        block_start: list[int] | None = None) -> tuple[bytes, Any]:
     """RawPcapNgReader._read_packet (blocks up to the next packet), each block's claimed
-    length checked against the rest of the file before scapy reads that much at once."""
+    length checked before scapy reads that much at once: against the rest of the file, or
+    MAX_BLOCK in a compressed file (`file_size` None) whose size is unknown until read.
+    `block_start[0]` is left where the last block read began."""
     handle = reader.f
     while True:
         start = handle.tell()
+        if block_start is not None:
+            block_start[0] = start
         head = handle.read(12)
         handle.seek(start)
-        _check_block_length(head, reader.endian, file_size - start)
+        _check_block_length(head, reader.endian,
+                            MAX_BLOCK if file_size is None else file_size - start)
         try:
             packet = reader._read_block(size=MAX_FRAME)
         except (OSError, OverflowError, zlib.error) as exc:
@@ -467,20 +444,13 @@ def _check_block_length(head: bytes, endian: str, limit: int) -> None:
         raise EOFError(f"a block claims {length:,} bytes")
 
 
-def _compressed_end(handle: Any, record_start: int, count: int, unit: str) -> str | None:
-    """Why reading a gzip-compressed capture stopped, or None at its clean end.
-
-    scapy reports the end of the file, a record cut off by it, and a compressed stream that
-    ends early or is damaged alike (EOFError); the stream, asked for one more byte, tells them
-    apart."""
-    try:
-        more = handle.read(1)
-    except (EOFError, OSError, zlib.error) as exc:
-        return f"the compressed file is cut off or damaged after packet {count} ({exc})"
-    if more:
-        return f"unreadable {unit} after packet {count}"
-    if _position(handle) > record_start:
-        return f"file ends inside the {unit} after packet {count}"
+def _compressed_end(stream: RewindableStream, block_start: int, count: int) -> str | None:
+    """Why reading a gzip-compressed pcapng file stopped where scapy found no whole block, or
+    None at its clean end (a damaged stream says so itself: `stream.failure`)."""
+    if stream.read(1):
+        return f"unreadable block after packet {count}"
+    if stream.tell() > block_start:
+        return f"file ends inside the block after packet {count}"
     return None
 
 
