@@ -19,7 +19,9 @@ from scapy.packet import Packet, split_layers
 from scapy.utils import PcapNgWriter, PcapWriter
 
 import auditor
+from auditor.capture.reading import CaptureReading
 from auditor.classify.catalog import Catalog, load_catalog
+from auditor.records import record_to_dict
 
 # Importing scapy's TLS layer (the tests build ClientHellos with it) binds it to TCP port 443
 # for the rest of the process, so any later dissection of a port-443 payload would become a
@@ -167,3 +169,16 @@ def script_module(path: Path) -> ModuleType:
     finally:
         sys.path[:] = before
     return module
+
+
+def reading_contents(reading: CaptureReading) -> dict[str, Any]:
+    """All a capture reading holds, comparable: two ways of reading must give the same."""
+    return {
+        "flows": [record_to_dict(flow) for flow in reading.flows],
+        "dns": [record_to_dict(answer) for answer in reading.dns_answers],
+        "anomalies": reading.anomalies.summary(),
+        "findings": [record_to_dict(f) for f in reading.findings],
+        "non_ip": reading.non_ip, "other_ip": reading.other_ip,
+        "packets": reading.status.packets, "truncated": reading.status.truncated,
+        "snaplen_cut": reading.status.snaplen_cut,
+    }

@@ -23,9 +23,8 @@ from auditor.capture.reader import Frame, ReadStatus, read_frame_batches
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.classify.catalog import Catalog
 from auditor.cli import terminal
-from auditor.records import record_to_dict
 
-from .conftest import SAMPLES, script_module
+from .conftest import SAMPLES, reading_contents, script_module
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -39,16 +38,6 @@ def bench_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def everything(reading: CaptureReading) -> dict[str, Any]:
-    """All a reading holds, comparable."""
-    return {
-        "flows": [record_to_dict(flow) for flow in reading.flows],
-        "dns": [record_to_dict(answer) for answer in reading.dns_answers],
-        "anomalies": reading.anomalies.summary(),
-        "findings": [record_to_dict(f) for f in reading.findings],
-        "non_ip": reading.non_ip, "other_ip": reading.other_ip,
-        "packets": reading.status.packets, "truncated": reading.status.truncated,
-    }
 
 
 def read_without_shortcut(path: Path, monkeypatch: pytest.MonkeyPatch) -> CaptureReading:
@@ -73,9 +62,9 @@ def read_without_shortcut(path: Path, monkeypatch: pytest.MonkeyPatch) -> Captur
 def test_the_shortcut_for_open_flows_changes_nothing(name: str, bench_capture: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = bench_capture if name == "bench" else SAMPLES / name
-    general = everything(read_without_shortcut(path, monkeypatch))
+    general = reading_contents(read_without_shortcut(path, monkeypatch))
     assert general["flows"] and general["packets"] > 0
-    assert everything(read_capture(path)) == general
+    assert reading_contents(read_capture(path)) == general
 
 
 def test_the_shortcut_is_taken_for_most_packets(bench_capture: Path,
@@ -102,7 +91,7 @@ def test_a_capture_read_in_another_process_is_read_the_same(bench_capture: Path)
         bench_capture, "F", lambda *report: progress.append(report), None,
         lambda: prepared.append(True))
     assert prepared == [True]
-    assert everything(apart) == everything(here)
+    assert reading_contents(apart) == reading_contents(here)
     assert all(size == bench_capture.stat().st_size for _, size, _ in progress)
 
 
@@ -116,10 +105,10 @@ def test_a_reader_that_dies_makes_the_capture_be_read_here(
             os._exit(9)  # the forked reader dies
         return read_capture(*args, **kwargs)
 
-    here = everything(read_capture(bench_capture))
+    here = reading_contents(read_capture(bench_capture))
     monkeypatch.setattr(background_read, "read_capture", dying_reader)
     apart = background_read.read_in_background(bench_capture)
-    assert everything(apart) == here
+    assert reading_contents(apart) == here
 
 
 def test_only_large_captures_are_read_apart(tmp_path: Path) -> None:
@@ -218,6 +207,7 @@ def test_a_capture_gzipped_in_large_members_reads_as_the_plain_one(tmp_path: Pat
     compressed = tmp_path / f"{plain.name}.gz"
     compressed.write_bytes(b"".join(gzip.compress(data[a:b], compresslevel=1)
                                     for a, b in pairwise(cuts)))
-    here, from_gzip = everything(read_capture(plain)), everything(read_capture(compressed))
+    here = reading_contents(read_capture(plain))
+    from_gzip = reading_contents(read_capture(compressed))
     assert from_gzip["truncated"] is None
     assert from_gzip == here

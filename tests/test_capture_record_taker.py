@@ -31,9 +31,9 @@ from auditor.capture.headers import decode_frame
 from auditor.capture.reader import Frame, ReadStatus, read_frame_batches, read_frames
 from auditor.capture.reading import CaptureReading, read_capture
 from auditor.names.dns_index import DnsIndex
-from auditor.records import FLOW_FIELDS, Visibility, record_to_dict
+from auditor.records import FLOW_FIELDS, Visibility
 
-from .conftest import SAMPLES, write_pcap
+from .conftest import SAMPLES, reading_contents, write_pcap
 
 T0 = 1_762_092_000.0
 CLIENT, SERVER, RESOLVER = "192.168.1.23", "170.114.52.2", "192.168.1.1"
@@ -89,17 +89,6 @@ def mixed_call() -> list[Packet]:
     return packets
 
 
-def everything(result: CaptureReading) -> dict[str, Any]:
-    """All a reading holds, comparable."""
-    return {
-        "flows": [record_to_dict(flow) for flow in result.flows],
-        "dns": [record_to_dict(answer) for answer in result.dns_answers],
-        "anomalies": result.anomalies.summary(),
-        "findings": [record_to_dict(f) for f in result.findings],
-        "non_ip": result.non_ip, "other_ip": result.other_ip,
-        "packets": result.status.packets, "truncated": result.status.truncated,
-        "snaplen_cut": result.status.snaplen_cut,
-    }
 
 
 def read_frame_by_frame(path: Path, monkeypatch: pytest.MonkeyPatch) -> CaptureReading:
@@ -140,14 +129,14 @@ def test_the_taker_counts_what_decoding_every_frame_counts(
     path = write_pcap(tmp_path / "call.pcap", mixed_call())
     if keep is not None:
         path = cut_short(path, keep)  # headers whole, payloads cut: counted, not inspected
-    general = everything(read_frame_by_frame(path, monkeypatch))
+    general = reading_contents(read_frame_by_frame(path, monkeypatch))
     assert len(general["flows"]) >= 3 and general["non_ip"]
     if keep is None:
         assert general["dns"] and general["findings"]  # the payloads were read
         assert len(general["flows"]) >= 5
     else:
         assert general["snaplen_cut"] > 300
-    assert everything(read_capture(path)) == general
+    assert reading_contents(read_capture(path)) == general
 
 
 @pytest.mark.parametrize(("transport", "sport", "dport"), [
@@ -185,9 +174,9 @@ def test_a_big_endian_pcap_is_taken_the_same(tmp_path: Path,
     path = write_pcap(tmp_path / "call.pcap", mixed_call())
     swapped = big_endian(path)
     assert swapped.read_bytes()[:4] == b"\xa1\xb2\xc3\xd4"
-    general = everything(read_frame_by_frame(swapped, monkeypatch))
-    assert everything(read_capture(swapped)) == general
-    assert general == everything(read_capture(path))
+    general = reading_contents(read_frame_by_frame(swapped, monkeypatch))
+    assert reading_contents(read_capture(swapped)) == general
+    assert general == reading_contents(read_capture(path))
 
 
 def test_the_taker_counts_most_packets_itself(tmp_path: Path,
@@ -214,9 +203,10 @@ def test_a_gzip_compressed_pcap_is_taken_the_same(tmp_path: Path,
     path = write_pcap(tmp_path / "call.pcap", mixed_call())
     packed = tmp_path / "call.pcap.gz"
     packed.write_bytes(gzip.compress(path.read_bytes()))
-    assert everything(read_capture(packed))["flows"] == everything(read_capture(path))["flows"]
-    general = everything(read_frame_by_frame(packed, monkeypatch))
-    assert everything(read_capture(packed)) == general
+    unpacked = reading_contents(read_capture(path))
+    assert reading_contents(read_capture(packed))["flows"] == unpacked["flows"]
+    general = reading_contents(read_frame_by_frame(packed, monkeypatch))
+    assert reading_contents(read_capture(packed)) == general
 
 
 def read_through(path: Path, monkeypatch: pytest.MonkeyPatch, mapped: bool,
@@ -299,7 +289,7 @@ def test_a_capture_cut_short_under_the_reader_is_read_here_in_pieces(
     assert path.stat().st_size < 1 << 17 and result.status.truncated is not None
     assert 0 < result.status.packets < 120
     assert mapped_here == []  # read here in pieces
-    assert everything(result) == everything(read_capture(path, mapped=False))
+    assert reading_contents(result) == reading_contents(read_capture(path, mapped=False))
 
 
 def test_progress_is_reported_at_the_same_packets_with_the_taker(
