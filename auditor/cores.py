@@ -1,4 +1,5 @@
-"""Whether this process can hand work to a fork of itself that runs on another core.
+"""Whether this process can hand work to a fork of itself that runs on another core, and
+forking and ending such a process.
 
 Two stages of an audit do: reading a large capture (capture.background_read) and writing a
 session's flow files (session.flow_files). Both fork, as the state they need (the open flow
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 
@@ -36,3 +38,12 @@ def fork() -> int:
     again at each full collection and at exit, though they live as long as the process."""
     gc.freeze()
     return os.fork()
+
+
+def stop(pid: int) -> None:
+    """End a forked process whose work is no longer wanted, and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

@@ -25,7 +25,7 @@ from pathlib import Path
 from auditor.capture.flow_spill import FlowStore, StoreIndex
 from auditor.capture.reader import ProgressCallback
 from auditor.capture.reading import CaptureReading, read_capture
-from auditor.cores import fork, spare_core
+from auditor.cores import fork, spare_core, stop
 from auditor.personal_data.scan import ScanContext
 
 BACKGROUND_FROM = 32 << 20  # bytes: smaller captures are read in this process
@@ -58,7 +58,7 @@ def read_in_background(path: Path, flow_id_prefix: str = "F",
                 while_reading()
             payload = _collect(pid, pipe, shared, progress)
         except BaseException:
-            _stop(pid)
+            stop(pid)
             raise
         finally:
             os.close(pipe)
@@ -124,12 +124,3 @@ def _collect(pid: int, pipe: int, shared: mmap.mmap,
     reading, index = pickle.loads(bytes(received))
     assert isinstance(reading, CaptureReading)
     return reading, index
-
-
-def _stop(pid: int) -> None:
-    """End a reader that is no longer wanted."""
-    try:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass

@@ -3,7 +3,7 @@ Exit codes and error handling: auditor/cli/errors.py (and the README).
 
 A command's module is imported when that command runs (or when --help lists them all): what
 one command needs is not loaded for another, and `vcaudit analyze` starts reading a large
-capture before the modules that classify and report are loaded (auditor/session/analysis.py).
+capture before the modules that classify and report are loaded (auditor/session/offline.py).
 """
 
 from __future__ import annotations

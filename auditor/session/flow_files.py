@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.cores import fork, spare_core
+from auditor.cores import fork, spare_core, stop
 from auditor.records import FLOW_COLUMNS, Classification, Flow
 from auditor.report.flow_rows import flow_line, shared_row
 from auditor.report.render.report_files import ReportFile
@@ -38,9 +38,12 @@ WRITE_APART_FROM = 4096
 
 class FlowFiles:
     """flows.csv, and flows.jsonl with `log`, being written a flow at a time into `folder`.
-    flows.csv takes its place when closed; failures raise SessionFolderError."""
+    flows.csv takes its place when closed, and the other `logs` are written then; failures
+    raise SessionFolderError."""
 
-    def __init__(self, folder: Path, log: bool) -> None:
+    def __init__(self, folder: Path, log: bool, logs: OtherLogs = ()) -> None:
+        self._folder = folder
+        self._logs = logs
         self._csv_path = folder / ReportFile.FLOWS_CSV.value
         self._temporary = _temporary_csv(folder)
         try:
@@ -65,7 +68,8 @@ class FlowFiles:
             raise SessionFolderError(f"cannot write {self._csv_path}: {exc}") from exc
 
     def close(self) -> None:
-        """Finish both files: flows.jsonl synced, flows.csv moved into place."""
+        """Finish both files (flows.jsonl synced, flows.csv moved into place), then write the
+        other logs."""
         try:
             if self._log is not None:
                 self._log.close()
@@ -75,6 +79,8 @@ class FlowFiles:
             raise SessionFolderError(f"cannot write {self._csv_path}: {exc}") from exc
         finally:
             self.discard()
+        for name, records in self._logs:
+            write_jsonl(self._folder / name, records)
 
     def discard(self) -> None:
         """Give up: close what is open and leave no temporary file behind."""
@@ -91,7 +97,7 @@ def write_flow_files(folder: Path, flows: Iterable[tuple[Flow, Classification]],
                      log: bool, show_values: bool, logs: OtherLogs = ()) -> None:
     """Write flows.csv (and flows.jsonl with `log`) from the classified flows, then the
     other `logs`."""
-    files = FlowFiles(folder, log)
+    files = FlowFiles(folder, log, logs)
     try:
         for flow, verdict in flows:
             line = flow_line(flow, verdict)
@@ -100,8 +106,6 @@ def write_flow_files(folder: Path, flows: Iterable[tuple[Flow, Classification]],
         files.discard()
         raise
     files.close()
-    for name, records in logs:
-        write_jsonl(folder / name, records)
 
 
 def worth_writing_apart(flow_count: int) -> bool:
@@ -153,9 +157,7 @@ class FlowFilesApart:
         """End the writer when its files are no longer wanted (this process failed)."""
         with contextlib.suppress(OSError):
             os.close(self._pipe)
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(self._pid, 9)
-            os.waitpid(self._pid, 0)
+        stop(self._pid)
         with contextlib.suppress(OSError):
             _temporary_csv(self._arguments[0]).unlink(missing_ok=True)
 

@@ -23,7 +23,7 @@ from auditor.session.flow_files import (
     Passes,
     worth_writing_apart,
 )
-from auditor.session.folder import write_jsonl, write_report_files
+from auditor.session.folder import write_report_files
 
 
 def write_session(folder: Path, session: SessionData, classified: Passes, *, log: bool,
@@ -37,7 +37,7 @@ def write_session(folder: Path, session: SessionData, classified: Passes, *, log
     show_values = session.show_values
     apart = (FlowFilesApart(folder, classified, log=log, show_values=show_values, logs=logs)
              if worth_writing_apart(len(session.flows)) else None)
-    files = FlowFiles(folder, log) if apart is None else None
+    files = FlowFiles(folder, log, logs) if apart is None else None
     builder = ReportBuilder({finding.flow_id for finding in session.findings})
     stored = RecordSpill()  # the rows again, for the report files that read every flow
     addresses: set[str | None] = set()
@@ -53,8 +53,6 @@ def write_session(folder: Path, session: SessionData, classified: Passes, *, log
                 addresses.update(owned_addresses((flow,)))
         if files is not None:
             files.close()
-            for name, records in logs:
-                write_jsonl(folder / name, records)
         if owners_from is not None:
             add_address_owners(session, owners_from, addresses)
         report = builder.finish(session, stored)
